@@ -1,0 +1,114 @@
+// lock_futex.cpp: runtime mutex and note (mirrors runtime/lock_futex.go).
+//
+// The mutex spins briefly (the holder is on another CPU for a few hundred
+// cycles at most), yields, then sleeps on the futex with the "sleeping" state
+// so unlock knows to wake someone. Acquiring a runtime lock counts in m.locks:
+// a G holding one must not park or be preempted.
+#include "runtime/lock_futex.hpp"
+
+#include <sched.h>
+
+#include "runtime/runtime2.hpp"
+#include "runtime/sanitizer.hpp"
+#include "runtime/stubs.hpp"
+
+namespace gort::internal {
+
+namespace {
+constexpr uint32_t kUnlocked = 0, kLocked = 1, kSleeping = 2;
+constexpr int kActiveSpin = 4, kActiveSpinCount = 30, kPassiveSpin = 1;
+
+inline void procyield(int n) {
+  for (int i = 0; i < n; i++) __builtin_ia32_pause();
+}
+
+void incLocks() {
+  if (g* gp = getg()) gp->mp->locks++;
+}
+void decLocks() {
+  if (g* gp = getg()) gp->mp->locks--;
+}
+}  // namespace
+
+void lock(mutex* l) {
+  incLocks();
+  uint32_t v = l->key.exchange(kLocked, std::memory_order_acquire);
+  if (v == kUnlocked) {
+    san::acquire(l);
+    return;
+  }
+  // wait is what we must leave in key when we take the lock: if we ever saw
+  // sleepers we must keep saying so, or a wake-up is lost.
+  uint32_t wait = v;
+  for (;;) {
+    for (int i = 0; i < kActiveSpin; i++) {
+      while (l->key.load(std::memory_order_relaxed) == kUnlocked) {
+        uint32_t expect = kUnlocked;
+        if (l->key.compare_exchange_weak(expect, wait, std::memory_order_acquire)) {
+          san::acquire(l);
+          return;
+        }
+      }
+      procyield(kActiveSpinCount);
+    }
+    for (int i = 0; i < kPassiveSpin; i++) {
+      while (l->key.load(std::memory_order_relaxed) == kUnlocked) {
+        uint32_t expect = kUnlocked;
+        if (l->key.compare_exchange_weak(expect, wait, std::memory_order_acquire)) {
+          san::acquire(l);
+          return;
+        }
+      }
+      sched_yield();
+    }
+    v = l->key.exchange(kSleeping, std::memory_order_acquire);
+    if (v == kUnlocked) {
+      san::acquire(l);
+      return;
+    }
+    wait = kSleeping;
+    futexsleep(&l->key, kSleeping, -1);
+  }
+}
+
+void unlock(mutex* l) {
+  san::release(l);
+  uint32_t v = l->key.exchange(kUnlocked, std::memory_order_release);
+  if (v == kSleeping) futexwakeup(&l->key, 1);
+  decLocks();
+}
+
+void noteclear(note* n) { n->key.store(0, std::memory_order_relaxed); }
+
+void notewakeup(note* n) {
+  san::release(n);
+  uint32_t old = n->key.exchange(1, std::memory_order_release);
+  if (old != 0) {
+    // Only one wake-up per clear; a second is a runtime bug.
+    throw_("notewakeup - double wakeup");
+  }
+  futexwakeup(&n->key, 1);
+}
+
+void notesleep(note* n) {
+  while (n->key.load(std::memory_order_acquire) == 0) futexsleep(&n->key, 0, -1);
+  san::acquire(n);
+}
+
+bool notetsleep(note* n, int64_t ns) {
+  if (ns < 0) {
+    notesleep(n);
+    return true;
+  }
+  int64_t deadline = nanotime() + ns;
+  while (n->key.load(std::memory_order_acquire) == 0) {
+    futexsleep(&n->key, 0, ns);
+    if (n->key.load(std::memory_order_acquire) != 0) break;
+    ns = deadline - nanotime();
+    if (ns <= 0) return false;
+  }
+  san::acquire(n);
+  return true;
+}
+
+}  // namespace gort::internal

@@ -1,0 +1,1631 @@
+// proc.cpp: the goroutine scheduler (mirrors runtime/proc.go).
+//
+// Design. Goroutines (G) are multiplexed onto OS threads (M); an M runs Go
+// code only while it holds one of the GOMAXPROCS processors (P). Each P has a
+// 256-entry lock-free run queue (owner pushes and pops, thieves take half
+// with a CAS on head) plus a runnext slot: a G readied by the running G goes
+// there and inherits the time slice, so a producer/consumer pair ping-pongs
+// on one P without touching shared state. Overflow and Gosched go to the
+// global queue under sched.lock, which every P checks at least every 61
+// schedule ticks so that it cannot starve.
+//
+// An M with nothing to run becomes "spinning" and tries to steal; at most
+// half of the busy Ps' worth of Ms spin at once. A spinning M that finds
+// nothing gives its P back and parks on its note. The spinning-to-idle
+// transition re-checks every run queue after dropping the spinning count, and
+// wakep (called whenever work appears) starts a spinning M only if none is
+// spinning: together these guarantee that new work is never left unserved
+// while Ms sleep (the argument is the one in proc.go's "Worker thread
+// parking/unparking" comment).
+//
+// The context switch (asm_amd64.S) saves callee-saved registers on the G's
+// stack. Every switch goes through the M's g0: a G calls mcall(fn) to switch
+// to g0, which runs fn for it (park, yield, exit) and then schedules the next
+// G. g0 is the scheduling loop itself: execute() returns on g0 whenever the G
+// it resumed calls mcall.
+//
+// Rejected alternatives: direct G-to-G switches (saves one switch, but fn
+// would run on the next G's stack with the previous G half-saved, which makes
+// parking protocols and sanitizer fiber bookkeeping fragile); one OS thread
+// per goroutine (the problem gort exists to solve).
+//
+// Invariants: a G's status changes only through casgstatus. A P is held by
+// at most one M. sched.lock is never held across a switch. allp changes
+// only while the world is stopped, so readers outside STW may iterate it.
+//
+// Lock order: sched.lock > sched.gFreeLock, sched.sudoglock, stackLock.
+#include <pthread.h>
+#include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <numeric>
+
+#include "gort/go.hpp"
+#include "gort/runtime.hpp"
+#include "runtime/asm_amd64.h"
+#include "runtime/os_linux.hpp"
+#include "runtime/runtime2.hpp"
+#include "runtime/sanitizer.hpp"
+#include "runtime/signal_unix.hpp"
+#include "runtime/stack.hpp"
+#include "runtime/stubs.hpp"
+#include "runtime/traceback.hpp"
+
+__attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g = nullptr;
+
+namespace __cxxabiv1 {
+struct __cxa_eh_globals;
+extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
+}  // namespace __cxxabiv1
+
+namespace gort::internal {
+
+static_assert(offsetof(gobuf, sp) == GOBUF_SP, "asm_amd64.h GOBUF_SP");
+static_assert(offsetof(g, sched) == 0, "g.sched must be first");
+static_assert(sizeof(EhGlobals) == 16, "libstdc++ __cxa_eh_globals layout");
+
+schedt sched;
+p** allp = nullptr;
+std::atomic<int32_t> gomaxprocs{0};
+int32_t ncpu = 1;
+m m0;
+g g0_m0;
+
+namespace {
+
+std::atomic<bool> started{false};
+mutex startLock;
+bool mainMode = false;           // gort::Main owns the process (deadlock checks on)
+std::atomic<bool> mainStarted{false};
+int32_t newprocs = 0;            // pending GOMAXPROCS (sched.lock)
+
+std::atomic<g*> allgs{nullptr};  // every g ever allocated (append only)
+std::atomic<int64_t> allglen{0};
+std::atomic<m*> allm{nullptr};
+std::atomic<int64_t> goroutines{0};  // live user goroutines
+int64_t runtimeInitTime = 0;
+
+constexpr int32_t kGoidBatch = 16;
+
+std::string toStr(const char* s) { return s; }
+template <class T>
+std::string toStr(T v) { return std::to_string(v); }
+constexpr int32_t kGFreeLocalMax = 64;
+
+void checkdead();
+void stopm();
+void startm(p* pp, bool spinning);
+void handoffp(p* pp);
+void wakep();
+[[noreturn]] void schedule();
+[[noreturn]] void mexit();
+
+// ---- G status --------------------------------------------------------------
+
+#ifdef NDEBUG
+constexpr bool kCheckTransitions = false;
+#else
+constexpr bool kCheckTransitions = true;
+#endif
+
+bool validTransition(uint32_t from, uint32_t to) {
+  switch (from) {
+    case _Gidle: return to == _Gdead || to == _Grunnable;
+    case _Grunnable: return to == _Grunning || to == _Gdead;
+    case _Grunning: return to == _Gwaiting || to == _Grunnable || to == _Gdead || to == _Gsyscall;
+    case _Gsyscall: return to == _Grunning || to == _Grunnable;
+    case _Gwaiting: return to == _Grunnable || to == _Grunning;
+    case _Gdead: return to == _Grunnable || to == _Gidle;
+  }
+  return false;
+}
+
+}  // namespace
+
+void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
+  if (kCheckTransitions && !validTransition(oldval, newval)) throw_("casgstatus: bad incoming values");
+  uint32_t expect = oldval;
+  if (!gp->atomicstatus.compare_exchange_strong(expect, newval, std::memory_order_acq_rel)) {
+    printstr("runtime: casgstatus: oldval=");
+    printint(oldval);
+    printstr(" newval=");
+    printint(newval);
+    printstr(" actual=");
+    printint(expect);
+    printstr("\n");
+    throw_("casgstatus: bad status");
+  }
+}
+
+// ---- fastrand ----------------------------------------------------------------
+
+namespace {
+thread_local uint64_t offMRand = 0x9E3779B97F4A7C15ull;
+uint64_t nextRand(uint64_t& s) {
+  // xorshift64*; seeded per M from the clock and its id.
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1Dull;
+}
+}  // namespace
+
+uint32_t fastrand() {
+  g* gp = getg();
+  uint64_t& s = gp ? gp->mp->fastrand : offMRand;
+  return uint32_t(nextRand(s) >> 32);
+}
+
+uint32_t fastrandn(uint32_t n) { return uint32_t((uint64_t(fastrand()) * n) >> 32); }
+
+// ---- P helpers ----------------------------------------------------------------
+
+namespace {
+
+bool randomizeScheduler() { return debug.schedrandom != 0; }
+
+p* currentP() {
+  g* gp = getg();
+  return gp ? gp->mp->pp : nullptr;
+}
+
+void acquirep(p* pp) {
+  m* mp = getm();
+  if (mp->pp || pp->mp || pp->status.load(std::memory_order_relaxed) != _Pidle) {
+    throw_("acquirep: invalid p state");
+  }
+  mp->pp = pp;
+  pp->mp = mp;
+  pp->status.store(_Prunning, std::memory_order_release);
+}
+
+p* releasep() {
+  m* mp = getm();
+  p* pp = mp->pp;
+  if (!pp || pp->mp != mp || pp->status.load(std::memory_order_relaxed) != _Prunning) {
+    throw_("releasep: invalid p state");
+  }
+  mp->pp = nullptr;
+  pp->mp = nullptr;
+  pp->status.store(_Pidle, std::memory_order_release);
+  return pp;
+}
+
+// Called with sched.lock held.
+void pidleput(p* pp) {
+  pp->link = sched.pidle;
+  sched.pidle = pp;
+  sched.npidle.fetch_add(1, std::memory_order_relaxed);
+}
+
+p* pidleget() {
+  p* pp = sched.pidle;
+  if (pp) {
+    sched.pidle = pp->link;
+    pp->link = nullptr;
+    sched.npidle.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return pp;
+}
+
+// Called with sched.lock held.
+void mput(m* mp) {
+  mp->schedlink = sched.midle;
+  sched.midle = mp;
+  sched.nmidle++;
+  checkdead();
+}
+
+m* mget() {
+  m* mp = sched.midle;
+  if (mp) {
+    sched.midle = mp->schedlink;
+    sched.nmidle--;
+  }
+  return mp;
+}
+
+// ---- run queues ----------------------------------------------------------------
+
+bool runqempty(p* pp) {
+  // A consistent snapshot: runnext can move into the queue between loads.
+  for (;;) {
+    uint32_t head = pp->runqhead.load(std::memory_order_acquire);
+    uint32_t tail = pp->runqtail.load(std::memory_order_acquire);
+    g* next = pp->runnext.load(std::memory_order_acquire);
+    if (tail == pp->runqtail.load(std::memory_order_acquire)) return head == tail && next == nullptr;
+  }
+}
+
+// Called with sched.lock held.
+void globrunqputbatch(g* head, g* tail, int32_t n) {
+  tail->schedlink = nullptr;
+  if (sched.runqtail) {
+    sched.runqtail->schedlink = head;
+  } else {
+    sched.runqhead = head;
+  }
+  sched.runqtail = tail;
+  sched.runqsize.fetch_add(n, std::memory_order_relaxed);
+}
+
+void globrunqput(g* gp) { globrunqputbatch(gp, gp, 1); }
+
+// Moves half the local queue plus gp to the global queue (queue full).
+bool runqputslow(p* pp, g* gp, uint32_t head, uint32_t tail) {
+  g* batch[kRunqSize / 2 + 1];
+  uint32_t n = (tail - head) / 2;
+  if (n != kRunqSize / 2) throw_("runqputslow: queue is not full");
+  for (uint32_t i = 0; i < n; i++) {
+    batch[i] = pp->runq[(head + i) % kRunqSize].load(std::memory_order_relaxed);
+  }
+  if (!pp->runqhead.compare_exchange_strong(head, head + n, std::memory_order_release)) {
+    return false;
+  }
+  batch[n] = gp;
+  if (randomizeScheduler()) {
+    for (uint32_t i = 1; i <= n; i++) std::swap(batch[i], batch[fastrandn(i + 1)]);
+  }
+  for (uint32_t i = 0; i < n; i++) batch[i]->schedlink = batch[i + 1];
+  lockGuard guard(&sched.lock);
+  globrunqputbatch(batch[0], batch[n], int32_t(n + 1));
+  return true;
+}
+
+// Owner only. next: put gp in runnext (kicking the old runnext to the tail).
+void runqput(p* pp, g* gp, bool next) {
+  if (randomizeScheduler() && next && fastrandn(2) == 0) next = false;
+  if (next) {
+    g* old = pp->runnext.load(std::memory_order_relaxed);
+    while (!pp->runnext.compare_exchange_weak(old, gp, std::memory_order_acq_rel)) {
+    }
+    if (!old) return;
+    gp = old;
+  }
+  for (;;) {
+    uint32_t head = pp->runqhead.load(std::memory_order_acquire);
+    uint32_t tail = pp->runqtail.load(std::memory_order_relaxed);
+    if (tail - head < kRunqSize) {
+      pp->runq[tail % kRunqSize].store(gp, std::memory_order_relaxed);
+      pp->runqtail.store(tail + 1, std::memory_order_release);
+      return;
+    }
+    if (runqputslow(pp, gp, head, tail)) return;
+  }
+}
+
+// Owner only. inheritTime: gp came from runnext and keeps the time slice.
+g* runqget(p* pp, bool* inheritTime) {
+  g* next = pp->runnext.load(std::memory_order_relaxed);
+  if (next && pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+    *inheritTime = true;
+    return next;
+  }
+  for (;;) {
+    uint32_t head = pp->runqhead.load(std::memory_order_acquire);
+    uint32_t tail = pp->runqtail.load(std::memory_order_relaxed);
+    if (tail == head) return nullptr;
+    g* gp = pp->runq[head % kRunqSize].load(std::memory_order_relaxed);
+    if (pp->runqhead.compare_exchange_weak(head, head + 1, std::memory_order_release)) {
+      *inheritTime = false;
+      return gp;
+    }
+  }
+}
+
+// Takes half of pp's queue into batch (a ring of kRunqSize starting at
+// batchHead). Any thread may call it.
+uint32_t runqgrab(p* pp, std::atomic<g*>* batch, uint32_t batchHead, bool stealRunNextG) {
+  for (;;) {
+    uint32_t head = pp->runqhead.load(std::memory_order_acquire);
+    uint32_t tail = pp->runqtail.load(std::memory_order_acquire);
+    uint32_t n = tail - head;
+    n = n - n / 2;
+    if (n == 0) {
+      if (stealRunNextG) {
+        g* next = pp->runnext.load(std::memory_order_acquire);
+        if (next) {
+          // The owner is likely about to run it (it just readied it and is
+          // parking); give it a moment, or the pair bounces between Ps.
+          if (pp->status.load(std::memory_order_relaxed) == _Prunning) usleep(3);
+          if (!pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+            continue;
+          }
+          batch[batchHead % kRunqSize].store(next, std::memory_order_relaxed);
+          return 1;
+        }
+      }
+      return 0;
+    }
+    if (n > kRunqSize / 2) continue;  // inconsistent head/tail read
+    for (uint32_t i = 0; i < n; i++) {
+      g* gp = pp->runq[(head + i) % kRunqSize].load(std::memory_order_relaxed);
+      batch[(batchHead + i) % kRunqSize].store(gp, std::memory_order_relaxed);
+    }
+    if (pp->runqhead.compare_exchange_strong(head, head + n, std::memory_order_release)) return n;
+  }
+}
+
+// Steals half of p2's queue into pp's and returns one G to run.
+g* runqsteal(p* pp, p* p2, bool stealRunNextG) {
+  uint32_t tail = pp->runqtail.load(std::memory_order_relaxed);
+  uint32_t n = runqgrab(p2, pp->runq, tail, stealRunNextG);
+  if (n == 0) return nullptr;
+  n--;
+  g* gp = pp->runq[(tail + n) % kRunqSize].load(std::memory_order_relaxed);
+  if (n == 0) return gp;
+  uint32_t head = pp->runqhead.load(std::memory_order_acquire);
+  if (tail - head + n >= kRunqSize) throw_("runqsteal: runq overflow");
+  pp->runqtail.store(tail + n, std::memory_order_release);
+  return gp;
+}
+
+// Called with sched.lock held. Takes a batch from the global queue into pp's
+// local queue and returns one G. max == 0: no limit beyond fairness.
+g* globrunqget(p* pp, int32_t max) {
+  int32_t size = sched.runqsize.load(std::memory_order_relaxed);
+  if (size == 0) return nullptr;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  int32_t n = size / procs + 1;
+  if (n > size) n = size;
+  if (max > 0 && n > max) n = max;
+  if (n > int32_t(kRunqSize / 2)) n = kRunqSize / 2;
+  sched.runqsize.fetch_sub(n, std::memory_order_relaxed);
+  g* gp = sched.runqhead;
+  sched.runqhead = gp->schedlink;
+  n--;
+  for (; n > 0; n--) {
+    g* g1 = sched.runqhead;
+    sched.runqhead = g1->schedlink;
+    runqput(pp, g1, false);
+  }
+  if (!sched.runqhead) sched.runqtail = nullptr;
+  return gp;
+}
+
+// ---- G allocation ----------------------------------------------------------------
+
+g* malg() {
+  g* gp = new g();
+  g* head = allgs.load(std::memory_order_relaxed);
+  do {
+    gp->alllink = head;
+  } while (!allgs.compare_exchange_weak(head, gp, std::memory_order_release));
+  allglen.fetch_add(1, std::memory_order_relaxed);
+  return gp;
+}
+
+void gfput(p* pp, g* gp) {
+  if (!pp) {
+    lockGuard guard(&sched.gFreeLock);
+    gp->schedlink = sched.gFree;
+    sched.gFree = gp;
+    sched.gFreeCount++;
+    return;
+  }
+  gp->schedlink = pp->gFree;
+  pp->gFree = gp;
+  pp->gFreeCount++;
+  if (pp->gFreeCount >= kGFreeLocalMax) {
+    lockGuard guard(&sched.gFreeLock);
+    while (pp->gFreeCount >= kGFreeLocalMax / 2) {
+      g* g1 = pp->gFree;
+      pp->gFree = g1->schedlink;
+      pp->gFreeCount--;
+      g1->schedlink = sched.gFree;
+      sched.gFree = g1;
+      sched.gFreeCount++;
+    }
+  }
+}
+
+g* gfget(p* pp) {
+  if (pp && !pp->gFree && sched.gFreeCount > 0) {
+    lockGuard guard(&sched.gFreeLock);
+    while (pp->gFreeCount < kGFreeLocalMax / 2 && sched.gFree) {
+      g* g1 = sched.gFree;
+      sched.gFree = g1->schedlink;
+      sched.gFreeCount--;
+      g1->schedlink = pp->gFree;
+      pp->gFree = g1;
+      pp->gFreeCount++;
+    }
+  }
+  if (pp && pp->gFree) {
+    g* gp = pp->gFree;
+    pp->gFree = gp->schedlink;
+    pp->gFreeCount--;
+    return gp;
+  }
+  if (!pp) {
+    lockGuard guard(&sched.gFreeLock);
+    if (g* gp = sched.gFree) {
+      sched.gFree = gp->schedlink;
+      sched.gFreeCount--;
+      return gp;
+    }
+  }
+  return nullptr;
+}
+
+int64_t newGoid(p* pp) {
+  if (!pp) return int64_t(sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1);
+  if (pp->goidcache == pp->goidcacheEnd) {
+    pp->goidcache = sched.goidgen.fetch_add(kGoidBatch, std::memory_order_relaxed) + 1;
+    pp->goidcacheEnd = pp->goidcache + kGoidBatch;
+  }
+  return int64_t(pp->goidcache++);
+}
+
+// Lays out a fresh stack so that the first switch to gp "returns" into
+// gort_gostart with gp in r12.
+void gostartInit(g* gp) {
+  uintptr_t sp = gp->stk.hi - 16;  // keep the top 16 bytes as a sentinel
+  sp -= 8;                         // return address slot
+  *reinterpret_cast<uintptr_t*>(sp) = reinterpret_cast<uintptr_t>(&gort_gostart);
+  sp -= SWITCH_FRAME;
+  auto* frame = reinterpret_cast<uint64_t*>(sp);
+  std::memset(frame, 0, SWITCH_FRAME);
+  uint32_t mxcsr;
+  uint16_t fpcw;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(fpcw));
+  // Start from the default FP environment, not whatever the creator set.
+  mxcsr = 0x1F80;
+  fpcw = 0x037F;
+  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR, &mxcsr, 4);
+  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR + 4, &fpcw, 2);
+  frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(gp);
+  gp->sched.sp = sp;
+}
+
+}  // namespace
+
+// ---- newproc ---------------------------------------------------------------------
+
+NewProc newprocStart(size_t size, size_t align) {
+  if (!runtimeStarted()) schedinit();
+  p* pp = currentP();
+  g* gp = gfget(pp);
+  if (!gp) {
+    gp = malg();
+    casgstatus(gp, _Gidle, _Gdead);
+  }
+  if (size <= kClosureInline && align <= 16) {
+    gp->closure = gp->inlineClosure;
+  } else {
+    gp->closure = ::operator new(size, std::align_val_t(align < 16 ? 16 : align));
+  }
+  return NewProc{gp, gp->closure};
+}
+
+namespace {
+void freeClosure(g* gp) {
+  if (gp->closure && gp->closure != gp->inlineClosure) ::operator delete(gp->closure, std::align_val_t(16));
+  gp->closure = nullptr;
+}
+}  // namespace
+
+void newprocAbort(g* gp) {
+  freeClosure(gp);
+  gfput(currentP(), gp);
+}
+
+void newprocCommit(g* gp, GoEntry entry, void* callerpc) {
+  g* parent = getg();
+  p* pp = currentP();
+  gp->entry = entry;
+  gp->goid = newGoid(pp);
+  gp->parentGoid = parent && parent->mp->curg ? parent->mp->curg->goid : 0;
+  gp->gopc = reinterpret_cast<uintptr_t>(callerpc);
+  gp->waitreason = waitReason::zero;
+  gp->preempt = false;
+  goroutines.fetch_add(1, std::memory_order_relaxed);
+  if (san::kTSan) {
+    gp->sanFiber = san::createFiber();
+    san::release(gp);  // the go statement happens before the goroutine starts
+  }
+  casgstatus(gp, _Gdead, _Grunnable);
+  if (pp) {
+    runqput(pp, gp, true);
+  } else {
+    lockGuard guard(&sched.lock);
+    globrunqput(gp);
+  }
+  if (mainStarted.load(std::memory_order_relaxed)) wakep();
+}
+
+// ---- switching ------------------------------------------------------------------
+
+namespace {
+
+inline EhGlobals* threadEh() { return reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals()); }
+
+// Switches from this M's g0 to gp and back; returns on g0 when gp calls
+// mcall. Runs on g0.
+void gogo(m* mp, g* gp) {
+  if (!gp->slot) {
+    gp->slot = stackalloc(mp->pp);
+    gp->stk.lo = gp->slot->lo;
+    gp->stk.hi = gp->slot->hi;
+    gostartInit(gp);
+  }
+  EhGlobals* eh = threadEh();
+  *eh = gp->eh;
+  setg(gp);
+  san::switchToFiber(gp->sanFiber);
+  san::startSwitch(&mp->asanFakeStack, reinterpret_cast<void*>(gp->stk.lo), gp->stk.hi - gp->stk.lo);
+  gort_swapcontext(&mp->g0->sched, &gp->sched);
+  san::finishSwitch(mp->asanFakeStack);
+  setg(mp->g0);
+  gp->eh = *eh;
+  *eh = EhGlobals{};
+}
+
+// Runs gp on the current M. Runs on g0; returns when gp switches back.
+void execute(m* mp, g* gp, bool inheritTime) {
+  mp->curg = gp;
+  gp->mp = mp;
+  casgstatus(gp, _Grunnable, _Grunning);
+  gp->waitsince = 0;
+  gp->preempt = false;
+  if (!inheritTime) mp->pp->schedtick++;
+  gogo(mp, gp);
+}
+
+}  // namespace
+
+// Switches the current G to g0 and runs fn(gp, mp) there. Returns when the G
+// is resumed (possibly on another M).
+void mcall(g* (*fn)(g*, m*)) {
+  g* gp = getg();
+  m* mp = gp->mp;
+  if (gp == mp->g0) throw_("mcall called on g0");
+  if (mp->locks) throw_("mcall with runtime locks held");
+  mp->mcallfn = fn;
+  san::switchToFiber(mp->tsanFiber);
+  void* fake = nullptr;
+  san::startSwitch(&fake, reinterpret_cast<void*>(mp->g0StackLo), mp->g0StackHi - mp->g0StackLo);
+  gort_swapcontext(&gp->sched, &mp->g0->sched);
+  san::finishSwitch(fake);
+  san::acquire(gp);  // whoever made us runnable happens before we continue
+}
+
+void systemstack(void (*fn)(void*), void* arg) {
+  g* gp = getg();
+  if (!gp || gp == gp->mp->g0) {
+    fn(arg);
+    return;
+  }
+  // g0 is suspended in gogo while gp runs; the space below its saved sp is
+  // free (minus the 128-byte red zone).
+  gort_systemstack_on(fn, arg, gp->mp->g0->sched.sp - 256);
+}
+
+namespace {
+
+g* park_m(g* gp, m* mp) {
+  casgstatus(gp, _Grunning, _Gwaiting);
+  gp->waitsince = nanotime();
+  mp->curg = nullptr;
+  gp->mp = nullptr;
+  auto unlockf = mp->waitunlockf;
+  void* lockp = mp->waitlock;
+  mp->waitunlockf = nullptr;
+  mp->waitlock = nullptr;
+  if (unlockf && !unlockf(gp, lockp)) {
+    casgstatus(gp, _Gwaiting, _Grunnable);
+    return gp;
+  }
+  return nullptr;
+}
+
+g* gosched_m(g* gp, m* mp) {
+  casgstatus(gp, _Grunning, _Grunnable);
+  mp->curg = nullptr;
+  gp->mp = nullptr;
+  lockGuard guard(&sched.lock);
+  globrunqput(gp);
+  return nullptr;
+}
+
+g* goexit0(g* gp, m* mp) {
+  casgstatus(gp, _Grunning, _Gdead);
+  goroutines.fetch_sub(1, std::memory_order_relaxed);
+  mp->curg = nullptr;
+  gp->mp = nullptr;
+  gp->entry = nullptr;
+  gp->waitreason = waitReason::zero;
+  gp->eh = EhGlobals{};
+  gp->param = nullptr;
+  if (san::kTSan && gp->sanFiber) {
+    san::destroyFiber(gp->sanFiber);
+    gp->sanFiber = nullptr;
+  }
+  stackfree(mp->pp, gp->slot);
+  gp->slot = nullptr;
+  gp->stk = stack{};
+  bool locked = gp->lockedm != nullptr;
+  gp->lockedm = nullptr;
+  gfput(mp->pp, gp);
+  if (locked) {
+    // Exiting while locked: the thread may hold state set for this goroutine
+    // alone, so it goes with it (Go: "the thread will be terminated").
+    mp->lockedg = nullptr;
+    mp->lockedExt = mp->lockedInt = 0;
+    mexit();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// The entry of every goroutine, on its own stack (from gort_gostart).
+extern "C" [[noreturn]] void gort_goroutine_main(g* gp) {
+  san::finishSwitch(nullptr);
+  san::acquire(gp);
+  // No catch-all: an escaping exception finds no handler and terminates at
+  // the throw point with its frames intact (panic.cpp prints them).
+  try {
+    gp->entry(gp->closure);
+  } catch (const GoexitUnwind&) {
+  }
+  freeClosure(gp);
+  mcall(goexit0);
+  throw_("goexit0 returned");
+}
+
+void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
+  g* gp = getg();
+  m* mp = gp->mp;
+  if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
+  mp->waitlock = lock;
+  mp->waitunlockf = unlockf;
+  gp->waitreason = reason;
+  mcall(park_m);
+}
+
+namespace {
+bool parkunlock_c(g*, void* l) {
+  unlock(static_cast<mutex*>(l));
+  return true;
+}
+}  // namespace
+
+void goparkunlock(mutex* l, waitReason reason) {
+  // The lock is held across the switch and released on g0: the M's lock
+  // count must not block mcall.
+  getm()->locks--;
+  gopark(parkunlock_c, l, reason);
+}
+
+void goready(g* gp) {
+  san::release(gp);
+  casgstatus(gp, _Gwaiting, _Grunnable);
+  p* pp = currentP();
+  if (pp) {
+    runqput(pp, gp, true);
+  } else {
+    lockGuard guard(&sched.lock);
+    globrunqput(gp);
+  }
+  wakep();
+}
+
+// ---- M lifecycle ------------------------------------------------------------------
+
+namespace {
+
+void minit(m* mp) {
+  mp->tid = gettid();
+  mp->fastrand = uint64_t(nanotime()) ^ (uint64_t(mp->id + 1) * 0x9E3779B97F4A7C15ull) ^ 1;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr;
+    size_t size;
+    pthread_attr_getstack(&attr, &addr, &size);
+    mp->g0StackLo = reinterpret_cast<uintptr_t>(addr);
+    mp->g0StackHi = mp->g0StackLo + size;
+    pthread_attr_destroy(&attr);
+  }
+  mp->g0->stk = stack{mp->g0StackLo, mp->g0StackHi};
+  mp->tsanFiber = san::currentFiber();
+  minitSignals(mp);
+}
+
+void mcommoninit(m* mp, int64_t id) {
+  mp->id = id;
+  mp->g0->mp = mp;
+  mp->g0->goid = 0;
+  casgstatus(mp->g0, _Gidle, _Grunning);
+  m* head = allm.load(std::memory_order_relaxed);
+  do {
+    mp->alllink = head;
+  } while (!allm.compare_exchange_weak(head, mp, std::memory_order_release));
+}
+
+// Called with sched.lock held.
+int64_t mReserveID() {
+  if (sched.mnext + 1 < sched.mnext) throw_("runtime: thread ID overflow");
+  int64_t id = sched.mnext++;
+  int64_t live = sched.mnext - sched.nmfreed;
+  if (live > sched.maxmcount) {
+    printstr("runtime: program exceeds ");
+    printint(sched.maxmcount);
+    printstr("-thread limit\n");
+    throw_("thread exhaustion");
+  }
+  return id;
+}
+
+void* mstart(void* arg) {
+  m* mp = static_cast<m*>(arg);
+  setg(mp->g0);
+  minit(mp);
+  if (mp->nextp) {
+    p* pp = mp->nextp;
+    mp->nextp = nullptr;
+    acquirep(pp);
+  }
+  schedule();
+}
+
+void newosproc(m* mp) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  size_t stacksize = san::kAny ? (16u << 20) : (4u << 20);
+  pthread_attr_setstacksize(&attr, stacksize);
+  // Signals stay blocked until the new M has its signal stack.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t tid;
+  int err = pthread_create(&tid, &attr, mstart, mp);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    printstr("runtime: failed to create new OS thread (have ");
+    printint(sched.mnext);
+    printstr(" already; errno=");
+    printint(err);
+    printstr(")\n");
+    throw_("newosproc");
+  }
+}
+
+m* allocm(int64_t id) {
+  m* mp = new m();
+  mp->g0 = new g();
+  mcommoninit(mp, id);
+  return mp;
+}
+
+void newm(bool spinning, p* pp, int64_t id) {
+  m* mp = allocm(id);
+  mp->spinning = spinning;
+  mp->nextp = pp;
+  newosproc(mp);
+}
+
+// Parks the M until startm hands it a P. Runs on g0.
+void stopm() {
+  m* mp = getm();
+  if (mp->locks) throw_("stopm holding locks");
+  if (mp->pp) throw_("stopm holding p");
+  if (mp->spinning) throw_("stopm spinning");
+  lock(&sched.lock);
+  mput(mp);
+  unlock(&sched.lock);
+  mp->blocked = true;
+  notesleep(&mp->park);
+  noteclear(&mp->park);
+  mp->blocked = false;
+  acquirep(mp->nextp);
+  mp->nextp = nullptr;
+}
+
+// Runs pp on some M (an idle one or a new one); pp == null: any idle P.
+void startm(p* pp, bool spinning) {
+  lock(&sched.lock);
+  if (!pp) {
+    pp = pidleget();
+    if (!pp) {
+      unlock(&sched.lock);
+      if (spinning) sched.nmspinning.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  m* nmp = mget();
+  if (!nmp) {
+    int64_t id = mReserveID();
+    unlock(&sched.lock);
+    newm(spinning, pp, id);
+    return;
+  }
+  unlock(&sched.lock);
+  if (nmp->spinning) throw_("startm: m is spinning");
+  if (nmp->nextp) throw_("startm: m has p");
+  nmp->spinning = spinning;
+  nmp->nextp = pp;
+  notewakeup(&nmp->park);
+}
+
+// Hands off a P from an M that is going to block or exit.
+void handoffp(p* pp) {
+  if (!runqempty(pp) || sched.runqsize.load(std::memory_order_relaxed) != 0) {
+    startm(pp, false);
+    return;
+  }
+  // No local work: make sure someone is looking for work.
+  if (sched.nmspinning.load(std::memory_order_relaxed) + sched.npidle.load(std::memory_order_relaxed) == 0) {
+    int32_t zero = 0;
+    if (sched.nmspinning.compare_exchange_strong(zero, 1)) {
+      startm(pp, true);
+      return;
+    }
+  }
+  lock(&sched.lock);
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) {
+    pp->status.store(_Pgcstop, std::memory_order_relaxed);
+    if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
+    unlock(&sched.lock);
+    return;
+  }
+  if (sched.runqsize.load(std::memory_order_relaxed) != 0) {
+    unlock(&sched.lock);
+    startm(pp, false);
+    return;
+  }
+  pidleput(pp);
+  unlock(&sched.lock);
+}
+
+// Starts a spinning M if there are idle Ps and nobody is spinning already.
+void wakep() {
+  if (sched.npidle.load(std::memory_order_relaxed) == 0) return;
+  int32_t zero = 0;
+  if (sched.nmspinning.load(std::memory_order_relaxed) != 0 ||
+      !sched.nmspinning.compare_exchange_strong(zero, 1)) {
+    return;
+  }
+  startm(nullptr, true);
+}
+
+void resetspinning() {
+  m* mp = getm();
+  mp->spinning = false;
+  int32_t n = sched.nmspinning.fetch_sub(1, std::memory_order_relaxed) - 1;
+  if (n < 0) throw_("findrunnable: negative nmspinning");
+  // We found work as the last spinner: another may be needed for the rest.
+  wakep();
+}
+
+// M exit (its goroutine died locked to it). Runs on g0.
+[[noreturn]] void mexit() {
+  m* mp = getm();
+  if (mp->pp) handoffp(releasep());
+  lock(&sched.lock);
+  sched.nmfreed++;
+  checkdead();
+  unlock(&sched.lock);
+  if (mp == &m0) {
+    // The main thread cannot exit without ending the process: park it.
+    for (;;) pause();
+  }
+  minitSignalsExit(mp);
+  pthread_exit(nullptr);
+}
+
+// ---- locked goroutines ------------------------------------------------------------
+
+void incidlelocked(int32_t v) {
+  lock(&sched.lock);
+  sched.nmidlelocked += v;
+  if (v > 0) checkdead();
+  unlock(&sched.lock);
+}
+
+// The M's locked G is not runnable: hand off the P and wait for the G.
+void stoplockedm() {
+  m* mp = getm();
+  if (mp->pp) handoffp(releasep());
+  incidlelocked(1);
+  mp->blocked = true;
+  notesleep(&mp->park);
+  noteclear(&mp->park);
+  mp->blocked = false;
+  acquirep(mp->nextp);
+  mp->nextp = nullptr;
+}
+
+// gp is locked to another M: give that M our P and wait.
+void startlockedm(g* gp) {
+  m* mp = gp->lockedm;
+  if (mp == getm()) throw_("startlockedm: locked to me");
+  if (mp->nextp) throw_("startlockedm: m has p");
+  incidlelocked(-1);
+  p* pp = releasep();
+  mp->nextp = pp;
+  notewakeup(&mp->park);
+  stopm();
+}
+
+// ---- stop the world ----------------------------------------------------------------
+
+// The M saw gcwaiting: stop its P and park until the world restarts.
+void gcstopm() {
+  m* mp = getm();
+  if (mp->spinning) {
+    mp->spinning = false;
+    sched.nmspinning.fetch_sub(1, std::memory_order_relaxed);
+  }
+  p* pp = releasep();
+  lock(&sched.lock);
+  pp->status.store(_Pgcstop, std::memory_order_relaxed);
+  if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
+  unlock(&sched.lock);
+  stopm();
+}
+
+void preemptall() {
+  for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
+    p* pp = allp[i];
+    if (pp->status.load(std::memory_order_relaxed) != _Prunning) continue;
+    m* mp = pp->mp;
+    // Cooperative: the G yields at its next runtime entry (checkPreempt).
+    if (mp && mp->curg) mp->curg->preempt = true;
+  }
+}
+
+// ---- findRunnable ------------------------------------------------------------------
+
+g* stealWork(p* pp, bool* inheritTime) {
+  constexpr int kStealTries = 4;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int i = 0; i < kStealTries; i++) {
+    bool stealRunNextG = i == kStealTries - 1;
+    // Random start and a stride coprime to procs visit every P once.
+    uint32_t start = fastrandn(uint32_t(procs));
+    uint32_t stride = 1;
+    if (procs > 2) {
+      do stride = 1 + fastrandn(uint32_t(procs - 1));
+      while (std::gcd(stride, uint32_t(procs)) != 1);
+    }
+    for (int32_t k = 0; k < procs; k++) {
+      p* p2 = allp[(start + uint32_t(k) * stride) % uint32_t(procs)];
+      if (p2 == pp || sched.gcwaiting.load(std::memory_order_relaxed)) continue;
+      if (p2->status.load(std::memory_order_relaxed) == _Pidle) continue;
+      if (g* gp = runqsteal(pp, p2, stealRunNextG)) {
+        *inheritTime = false;
+        return gp;
+      }
+    }
+  }
+  return nullptr;
+}
+
+g* findRunnable(bool* inheritTime) {
+  m* mp = getm();
+top:
+  p* pp = mp->pp;
+  if (sched.gcwaiting.load(std::memory_order_acquire)) {
+    gcstopm();
+    goto top;
+  }
+  if (pp->schedtick % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) {
+    lock(&sched.lock);
+    g* gp = globrunqget(pp, 1);
+    unlock(&sched.lock);
+    if (gp) {
+      *inheritTime = false;
+      return gp;
+    }
+  }
+  if (g* gp = runqget(pp, inheritTime)) return gp;
+  if (sched.runqsize.load(std::memory_order_relaxed) != 0) {
+    lock(&sched.lock);
+    g* gp = globrunqget(pp, 0);
+    unlock(&sched.lock);
+    if (gp) {
+      *inheritTime = false;
+      return gp;
+    }
+  }
+  {
+    int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+    if (mp->spinning || 2 * sched.nmspinning.load(std::memory_order_relaxed) <
+                            procs - sched.npidle.load(std::memory_order_relaxed)) {
+      if (!mp->spinning) {
+        mp->spinning = true;
+        sched.nmspinning.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (g* gp = stealWork(pp, inheritTime)) return gp;
+    }
+  }
+  // Nothing found: give up the P.
+  lock(&sched.lock);
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) {
+    unlock(&sched.lock);
+    goto top;
+  }
+  if (sched.runqsize.load(std::memory_order_relaxed) != 0) {
+    g* gp = globrunqget(pp, 0);
+    unlock(&sched.lock);
+    *inheritTime = false;
+    return gp;
+  }
+  if (releasep() != pp) throw_("findrunnable: wrong p");
+  pidleput(pp);
+  unlock(&sched.lock);
+
+  if (mp->spinning) {
+    // Drop the spinning count first, then look again: either a submitter
+    // sees nmspinning == 0 and wakes an M, or we see its work here.
+    mp->spinning = false;
+    if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
+      throw_("findrunnable: negative nmspinning");
+    }
+    int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+    for (int32_t i = 0; i < procs; i++) {
+      p* p2 = allp[i];
+      if (!runqempty(p2)) {
+        lock(&sched.lock);
+        p* np = pidleget();
+        unlock(&sched.lock);
+        if (np) {
+          acquirep(np);
+          mp->spinning = true;
+          sched.nmspinning.fetch_add(1, std::memory_order_relaxed);
+          goto top;
+        }
+        break;
+      }
+    }
+  }
+  stopm();
+  goto top;
+}
+
+// One round of the g0 loop. Never returns.
+[[noreturn]] void schedule() {
+  m* mp = getm();
+  for (;;) {
+    if (mp->locks) throw_("schedule: holding locks");
+    if (mp->lockedg) {
+      stoplockedm();
+      g* gp = mp->lockedg;
+      // Our locked G was made runnable and its P handed to us.
+      execute(mp, gp, false);
+    } else {
+      bool inheritTime = false;
+      g* gp = findRunnable(&inheritTime);
+      if (mp->spinning) resetspinning();
+      if (gp->lockedm && gp->lockedm != mp) {
+        startlockedm(gp);
+        continue;
+      }
+      execute(mp, gp, inheritTime);
+    }
+    // Back on g0: the G switched out with mcall(fn).
+    for (g* gp = mp->mcallfn(mp->curg, mp); gp; gp = mp->mcallfn(mp->curg, mp)) {
+      execute(mp, gp, true);
+    }
+  }
+}
+
+}  // namespace
+
+// ---- stop/start the world -----------------------------------------------------
+
+void stopTheWorld(const char* reason) {
+  (void)reason;
+  m* mp = getm();
+  if (!mp || !mp->pp) throw_("stopTheWorld: not on a P");
+  mp->locks++;  // no preemption of the stopper
+  lock(&sched.lock);
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  sched.stopwait = procs;
+  sched.gcwaiting.store(1, std::memory_order_release);
+  preemptall();
+  mp->pp->status.store(_Pgcstop, std::memory_order_relaxed);
+  sched.stopwait--;
+  for (int32_t i = 0; i < procs; i++) {
+    p* pp = allp[i];
+    uint32_t s = _Psyscall;
+    if (pp->status.compare_exchange_strong(s, _Pgcstop)) sched.stopwait--;
+  }
+  while (p* pp = pidleget()) {
+    pp->status.store(_Pgcstop, std::memory_order_relaxed);
+    sched.stopwait--;
+  }
+  bool wait = sched.stopwait > 0;
+  unlock(&sched.lock);
+  if (wait) {
+    for (;;) {
+      if (notetsleep(&sched.stopnote, 100 * 1000)) {
+        noteclear(&sched.stopnote);
+        break;
+      }
+      preemptall();
+    }
+  }
+  if (sched.stopwait != 0) throw_("stopTheWorld: not stopped");
+  mp->locks--;
+}
+
+namespace {
+
+// Changes the number of Ps to nprocs. World stopped, sched.lock held. Returns
+// the list of Ps with local work (to be started).
+p* procresize(int32_t nprocs) {
+  int32_t old = gomaxprocs.load(std::memory_order_relaxed);
+  if (old < 0 || nprocs <= 0) throw_("procresize: invalid arg");
+  if (nprocs > old) {
+    auto** np = new p*[nprocs];
+    for (int32_t i = 0; i < old; i++) np[i] = allp[i];
+    for (int32_t i = old; i < nprocs; i++) {
+      np[i] = new p();
+      np[i]->id = i;
+      np[i]->status.store(_Pgcstop, std::memory_order_relaxed);
+    }
+    // The old array stays allocated: a thief that loaded it before the
+    // stop may still be reading it.
+    allp = np;
+  }
+  m* mp = getm();
+  // Destroy the surplus Ps: move their work to the global queue.
+  for (int32_t i = nprocs; i < old; i++) {
+    p* pp = allp[i];
+    bool dummy;
+    while (g* gp = runqget(pp, &dummy)) globrunqput(gp);
+    while (g* gp = pp->gFree) {
+      pp->gFree = gp->schedlink;
+      pp->gFreeCount--;
+      lockGuard guard(&sched.gFreeLock);
+      gp->schedlink = sched.gFree;
+      sched.gFree = gp;
+      sched.gFreeCount++;
+    }
+    stackcacheRelease(pp);
+    {
+      lockGuard guard(&sched.sudoglock);
+      while (pp->sudogcount > 0) {
+        sudog* s = pp->sudogcache[--pp->sudogcount];
+        s->next = sched.sudogcache;
+        sched.sudogcache = s;
+      }
+    }
+    pp->status.store(_Pdead, std::memory_order_relaxed);
+  }
+  gomaxprocs.store(nprocs, std::memory_order_release);
+  if (mp->pp && mp->pp->id < nprocs) {
+    mp->pp->status.store(_Prunning, std::memory_order_relaxed);
+  } else {
+    if (mp->pp) {
+      mp->pp->mp = nullptr;
+      mp->pp = nullptr;
+    }
+    allp[0]->mp = nullptr;
+    allp[0]->status.store(_Pidle, std::memory_order_relaxed);
+    acquirep(allp[0]);
+  }
+  p* runnablePs = nullptr;
+  for (int32_t i = nprocs - 1; i >= 0; i--) {
+    p* pp = allp[i];
+    if (mp->pp == pp) continue;
+    pp->status.store(_Pidle, std::memory_order_relaxed);
+    pp->mp = nullptr;
+    if (runqempty(pp)) {
+      pidleput(pp);
+    } else {
+      pp->link = runnablePs;
+      runnablePs = pp;
+    }
+  }
+  return runnablePs;
+}
+
+}  // namespace
+
+void startTheWorld() {
+  m* mp = getm();
+  mp->locks++;
+  lock(&sched.lock);
+  int32_t procs = newprocs ? newprocs : gomaxprocs.load(std::memory_order_relaxed);
+  newprocs = 0;
+  p* runnablePs = procresize(procs);
+  sched.gcwaiting.store(0, std::memory_order_release);
+  unlock(&sched.lock);
+  while (p* pp = runnablePs) {
+    runnablePs = pp->link;
+    pp->link = nullptr;
+    startm(pp, false);
+  }
+  wakep();
+  mp->locks--;
+}
+
+// ---- sudog cache -------------------------------------------------------------------
+
+sudog* acquireSudog() {
+  m* mp = getm();
+  mp->locks++;  // no P change while we use its cache
+  p* pp = mp->pp;
+  if (pp->sudogcount == 0) {
+    lock(&sched.sudoglock);
+    while (pp->sudogcount < 64 && sched.sudogcache) {
+      sudog* s = sched.sudogcache;
+      sched.sudogcache = s->next;
+      s->next = nullptr;
+      pp->sudogcache[pp->sudogcount++] = s;
+    }
+    unlock(&sched.sudoglock);
+    if (pp->sudogcount == 0) pp->sudogcache[pp->sudogcount++] = new sudog();
+  }
+  sudog* s = pp->sudogcache[--pp->sudogcount];
+  mp->locks--;
+  return s;
+}
+
+void releaseSudog(sudog* s) {
+  if (s->elem || s->isSelect || s->next || s->prev || s->waitlink || s->c) {
+    throw_("runtime: sudog with non-nil field");
+  }
+  s->gp = nullptr;
+  s->success = false;
+  s->ticket = 0;
+  s->parent = nullptr;
+  s->waittail = nullptr;
+  m* mp = getm();
+  mp->locks++;
+  p* pp = mp->pp;
+  if (pp->sudogcount == int32_t(std::size(pp->sudogcache))) {
+    // Move half to the central cache.
+    lock(&sched.sudoglock);
+    while (pp->sudogcount > int32_t(std::size(pp->sudogcache)) / 2) {
+      sudog* t = pp->sudogcache[--pp->sudogcount];
+      t->next = sched.sudogcache;
+      sched.sudogcache = t;
+    }
+    unlock(&sched.sudoglock);
+  }
+  pp->sudogcache[pp->sudogcount++] = s;
+  mp->locks--;
+}
+
+// ---- counters and queries ------------------------------------------------------------
+
+int64_t gcount() { return goroutines.load(std::memory_order_relaxed); }
+
+g* allgsHead() { return allgs.load(std::memory_order_acquire); }
+m* allmHead() { return allm.load(std::memory_order_acquire); }
+int64_t mcount() {
+  lockGuard guard(&sched.lock);
+  return sched.mnext - sched.nmfreed;
+}
+int64_t runtimeNanotimeStart() { return runtimeInitTime; }
+
+// ---- deadlock detection --------------------------------------------------------------
+
+namespace {
+
+// Called with sched.lock held whenever an M goes idle. If no M is running
+// Go code and no goroutine can become runnable, the program is deadlocked.
+void checkdead() {
+  if (!mainMode || !mainStarted.load(std::memory_order_relaxed)) return;
+  int64_t run = sched.mnext - sched.nmfreed - sched.nmidle - sched.nmidlelocked;
+  if (run > 0) return;
+  if (run < 0) {
+    printstr("runtime: checkdead: nmidle=");
+    printint(sched.nmidle);
+    printstr(" nmidlelocked=");
+    printint(sched.nmidlelocked);
+    printstr(" mcount=");
+    printint(sched.mnext);
+    printstr("\n");
+    throw_("checkdead: inconsistent counts");
+  }
+  int64_t grunning = 0;
+  for (g* gp = allgsHead(); gp; gp = gp->alllink) {
+    if (gp->goid == 0) continue;
+    switch (gp->atomicstatus.load(std::memory_order_relaxed)) {
+      case _Gwaiting:
+        grunning++;
+        break;
+      case _Grunnable:
+      case _Grunning:
+      case _Gsyscall:
+        printstr("runtime: checkdead: find g ");
+        printint(gp->goid);
+        printstr(" in status ");
+        printint(gp->atomicstatus.load());
+        printstr("\n");
+        throw_("checkdead: runnable g");
+    }
+  }
+  if (grunning == 0) {
+    unlock(&sched.lock);
+    fatal("no goroutines (main called runtime.Goexit) - deadlock!");
+  }
+  unlock(&sched.lock);
+  fatal("all goroutines are asleep - deadlock!");
+}
+
+}  // namespace
+
+// ---- start-up ----------------------------------------------------------------------
+
+bool runtimeStarted() { return started.load(std::memory_order_acquire); }
+
+void schedinit() {
+  lockGuard guard(&startLock);
+  if (started.load(std::memory_order_relaxed)) return;
+  runtimeInitTime = nanotime();
+  osinit();
+  parsedebugvars();
+  installTerminateHandler();
+  initSignals();
+  int32_t procs = ncpu;
+  if (int32_t n = gogetenvGOMAXPROCS(); n > 0) procs = n;
+  {
+    lockGuard sl(&sched.lock);
+    auto** np = new p*[procs];
+    for (int32_t i = 0; i < procs; i++) {
+      np[i] = new p();
+      np[i]->id = i;
+    }
+    allp = np;
+    gomaxprocs.store(procs, std::memory_order_release);
+    for (int32_t i = procs - 1; i >= 0; i--) pidleput(allp[i]);
+  }
+  startSysmon();
+  started.store(true, std::memory_order_release);
+}
+
+namespace {
+
+// runtime.main for gort::Main: goroutine 1.
+struct MainArgs {
+  void (*user_main)();
+};
+MainArgs mainArgs;
+
+void runtimeMain() {
+  mainStarted.store(true, std::memory_order_relaxed);
+  // Package inits run on the main thread, as in Go (some C libraries care).
+  runtime::LockOSThread();
+  doInits();
+  runtime::UnlockOSThread();
+  mainArgs.user_main();
+  exitProcess(0);
+}
+
+}  // namespace
+
+[[noreturn]] void mainStart(void (*user_main)()) {
+  mainMode = true;
+  mainArgs.user_main = user_main;
+  // The calling thread becomes m0 with g0_m0 on its own stack.
+  m0.g0 = &g0_m0;
+  {
+    lockGuard guard(&sched.lock);
+    mcommoninit(&m0, sched.mnext++);
+  }
+  setg(&g0_m0);
+  minit(&m0);
+  schedinit();
+  {
+    lockGuard guard(&sched.lock);
+    p* pp = pidleget();
+    acquirep(pp);
+  }
+  go(runtimeMain);
+  mainStarted.store(true, std::memory_order_relaxed);
+  schedule();
+}
+
+// Embedded mode: run fn(arg) on a goroutine, blocking this thread.
+void runBlocking(void (*fn)(void*), void* arg) {
+  if (getg()) throw_("gort::Run called from a goroutine or runtime thread");
+  if (!runtimeStarted()) schedinit();
+  mainStarted.store(true, std::memory_order_relaxed);
+  note done;
+  go([fn, arg, &done] {
+    struct Signal {
+      note* n;
+      ~Signal() { notewakeup(n); }
+    } signal{&done};
+    fn(arg);
+  });
+  notesleep(&done);
+}
+
+// ---- sysmon and schedtrace ---------------------------------------------------------
+
+namespace {
+
+// schedtrace prints Go's "SCHED" lines (GODEBUG=schedtrace=N, scheddetail=1).
+void schedtrace(bool detailed) {
+  int64_t now = nanotime();
+  std::string out;
+  auto add = [&out](auto... parts) { ((out += toStr(parts)), ...); };
+  lock(&sched.lock);
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  add("SCHED ", (now - runtimeInitTime) / 1000000, "ms: gomaxprocs=", procs, " idleprocs=",
+      sched.npidle.load(std::memory_order_relaxed), " threads=", sched.mnext - sched.nmfreed,
+      " spinningthreads=", sched.nmspinning.load(std::memory_order_relaxed), " idlethreads=", sched.nmidle,
+      " runqueue=", sched.runqsize.load(std::memory_order_relaxed));
+  if (detailed) {
+    add(" gcwaiting=", sched.gcwaiting.load(std::memory_order_relaxed), " nmidlelocked=", sched.nmidlelocked,
+        " stopwait=", sched.stopwait, " sysmonwait=", sched.sysmonwait.load(std::memory_order_relaxed), "\n");
+  }
+  for (int32_t i = 0; i < procs; i++) {
+    p* pp = allp[i];
+    m* mp = pp->mp;
+    uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
+    uint32_t t = pp->runqtail.load(std::memory_order_relaxed);
+    if (detailed) {
+      add("  P", i, ": status=", pp->status.load(std::memory_order_relaxed), " schedtick=", pp->schedtick,
+          " syscalltick=", pp->syscalltick.load(std::memory_order_relaxed), " m=", mp ? mp->id : -1,
+          " runqsize=", t - h, " gfreecnt=", pp->gFreeCount, " timerslen=", 0, "\n");
+    } else {
+      add(i == 0 ? " [" : " ", t - h, i == procs - 1 ? "]\n" : "");
+    }
+  }
+  if (detailed) {
+    for (m* mp = allmHead(); mp; mp = mp->alllink) {
+      add("  M", mp->id, ": p=", mp->pp ? mp->pp->id : -1, " curg=", mp->curg ? mp->curg->goid : -1,
+          " mallocing=0 throwing=0 preemptoff= locks=", mp->locks, " dying=0 spinning=",
+          mp->spinning ? "true" : "false", " blocked=", mp->blocked ? "true" : "false",
+          " lockedg=", mp->lockedg ? mp->lockedg->goid : -1, "\n");
+    }
+    for (g* gp = allgsHead(); gp; gp = gp->alllink) {
+      if (gp->goid == 0) continue;
+      add("  G", gp->goid, ": status=", gp->atomicstatus.load(std::memory_order_relaxed), "(",
+          waitReasonString(gp->waitreason), ") m=", gp->mp ? gp->mp->id : -1,
+          " lockedm=", gp->lockedm ? gp->lockedm->id : -1, "\n");
+    }
+  }
+  unlock(&sched.lock);
+  printstr(out.c_str());
+}
+
+void* sysmon(void*) {
+  constexpr int64_t kTick = 10 * 1000 * 1000;  // 10 ms
+  constexpr int64_t kStackColdAge = 5LL * 1000 * 1000 * 1000;
+  int64_t lastTrace = nanotime();
+  int64_t lastScavenge = lastTrace;
+  for (;;) {
+    usleep(kTick / 1000);
+    int64_t now = nanotime();
+    if (debug.schedtrace > 0 && now - lastTrace >= int64_t(debug.schedtrace) * 1000000) {
+      lastTrace = now;
+      schedtrace(debug.scheddetail > 0);
+    }
+    if (now - lastScavenge >= kStackColdAge) {
+      lastScavenge = now;
+      stackScavenge(now, kStackColdAge);
+    }
+  }
+}
+
+}  // namespace
+
+void startSysmon() {
+  pthread_t tid;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&tid, &attr, sysmon, nullptr) != 0) throw_("runtime: cannot start sysmon");
+  pthread_attr_destroy(&attr);
+}
+
+// ---- LockOSThread ------------------------------------------------------------------
+
+namespace {
+void dolockOSThread() {
+  g* gp = getg();
+  gp->mp->lockedg = gp;
+  gp->lockedm = gp->mp;
+}
+void dounlockOSThread() {
+  g* gp = getg();
+  m* mp = gp->mp;
+  if (mp->lockedInt != 0 || mp->lockedExt != 0) return;
+  mp->lockedg = nullptr;
+  gp->lockedm = nullptr;
+}
+g* requireGoroutine(const char* what) {
+  g* gp = getg();
+  if (!gp || gp == gp->mp->g0) {
+    printstr(what);
+    printstr(" called outside a goroutine\n");
+    throw_("not on a goroutine");
+  }
+  return gp;
+}
+}  // namespace
+
+int setMaxThreads(int n) {
+  lockGuard guard(&sched.lock);
+  int old = sched.maxmcount;
+  sched.maxmcount = n;
+  return old;
+}
+
+}  // namespace gort::internal
+
+// ---- package runtime ---------------------------------------------------------------
+
+namespace gort::runtime {
+
+using namespace gort::internal;
+
+int GOMAXPROCS(int n) {
+  if (!runtimeStarted()) schedinit();
+  if (!getg()) {
+    int ret = 0;
+    gort::Run([&] { ret = GOMAXPROCS(n); });
+    return ret;
+  }
+  lock(&sched.lock);
+  int ret = gomaxprocs.load(std::memory_order_relaxed);
+  unlock(&sched.lock);
+  if (n <= 0 || n == ret) return ret;
+  if (n > 1 << 20) n = 1 << 20;
+  stopTheWorld("GOMAXPROCS");
+  newprocs = n;
+  startTheWorld();
+  return ret;
+}
+
+int NumCPU() {
+  if (!runtimeStarted()) schedinit();
+  return ncpu;
+}
+
+int NumGoroutine() { return int(gcount()); }
+
+void Gosched() {
+  requireGoroutine("runtime.Gosched");
+  mcall(gosched_m);
+}
+
+void Goexit() {
+  requireGoroutine("runtime.Goexit");
+  throw GoexitUnwind{};
+}
+
+void LockOSThread() {
+  m* mp = requireGoroutine("runtime.LockOSThread")->mp;
+  if (mp->lockedExt + 1 == 0) throw_("LockOSThread nesting overflow");
+  mp->lockedExt++;
+  dolockOSThread();
+}
+
+void UnlockOSThread() {
+  g* gp = getg();
+  if (!gp || gp == gp->mp->g0) return;
+  m* mp = gp->mp;
+  if (mp->lockedExt == 0) return;
+  mp->lockedExt--;
+  dounlockOSThread();
+}
+
+int64_t GoID() {
+  g* gp = getg();
+  if (!gp || gp == gp->mp->g0) return 0;
+  return gp->goid;
+}
+
+std::string Version() { return "gort0.1 (go1.19 semantics)"; }
+
+}  // namespace gort::runtime

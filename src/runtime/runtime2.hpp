@@ -1,0 +1,250 @@
+// runtime2.hpp: the scheduler's data structures (mirrors runtime/runtime2.go).
+//
+// G is a goroutine, M an OS thread, P the right to run goroutines (there are
+// GOMAXPROCS of them). An M must hold a P to run a G; an M without a P is idle
+// (parked on its note) or in a blocking call. Each M has a g0 running on the
+// thread's own stack; the scheduler, mcall functions and systemstack code run
+// there, never on a goroutine stack.
+//
+// Ownership rules, stated once here and relied on everywhere:
+//   - g.atomicstatus changes only through casgstatus (proc.cpp), which checks
+//     the transition in debug builds. Whoever moves a G out of _Grunnable
+//     owns it until it is runnable again.
+//   - p fields without "atomic" are touched only by the M that holds the P.
+//   - schedt fields marked "sched.lock" are protected by sched.lock.
+//   - A G's stack is attached when it first runs (not at `go`), and given back
+//     when it exits, so queued-but-unstarted goroutines cost only their g.
+//
+// Lock order (outer first): sched.lock > allglock; hchan.lock and sema root
+// locks are taken with no other runtime lock held, except that select takes
+// several hchan locks in address order.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/lock_futex.hpp"
+
+namespace gort::internal {
+
+struct g;
+struct m;
+struct p;
+struct sudog;
+struct hchan;
+
+// gobuf is the saved context of a suspended G. Callee-saved registers, the
+// MXCSR and the x87 control word are pushed on the G's own stack by
+// gort_swapcontext (asm_amd64.S); only the stack pointer lives here. Its
+// offset is pinned in asm_amd64.h and checked in proc.cpp.
+struct gobuf {
+  uintptr_t sp = 0;
+};
+
+// The usable stack is [lo, hi); the guard page lies just below lo.
+struct stack {
+  uintptr_t lo = 0;
+  uintptr_t hi = 0;
+};
+
+enum Gstatus : uint32_t {
+  _Gidle = 0,      // just allocated, not yet initialised
+  _Grunnable = 1,  // on a run queue, not running
+  _Grunning = 2,   // running user code, owns an M and a P
+  _Gsyscall = 3,   // in a blocking call, owns an M but not necessarily a P
+  _Gwaiting = 4,   // parked; someone holds a reference to ready it
+  _Gdead = 6,      // exited, on a free list
+};
+
+// Why a G is parked; printed in goroutine dumps with Go 1.19's strings.
+enum class waitReason : uint8_t {
+  zero,
+  chanReceiveNilChan,
+  chanSendNilChan,
+  select,
+  selectNoCases,
+  chanReceive,
+  chanSend,
+  semacquire,
+  sleep,
+  syncCondWait,
+  ioWait,
+  preempted,
+  lockedThread,  // gort: parked in Main while exiting with LockOSThread held
+  count_,
+};
+const char* waitReasonString(waitReason r);
+
+// Deferred exception bookkeeping of libstdc++ (__cxa_eh_globals). It is per
+// thread, but a G can park inside a catch block and resume on another thread,
+// so it travels with the G across every switch (NOTES.md §4.2).
+struct EhGlobals {
+  void* caughtExceptions = nullptr;
+  unsigned int uncaughtExceptions = 0;
+};
+
+// Entry of a goroutine: a type-erased closure. Small closures live inline in
+// the g (no allocation on `go`), larger ones on the heap.
+constexpr size_t kClosureInline = 64;
+using GoEntry = void (*)(void* closure);
+
+struct alignas(64) g {
+  gobuf sched;  // must stay first: asm_amd64.h G_SCHED
+  stack stk;
+  struct StackSlot* slot = nullptr;  // stack.cpp; null until first run
+  std::atomic<uint32_t> atomicstatus{_Gidle};
+  waitReason waitreason = waitReason::zero;
+  bool preempt = false;
+  std::atomic<uint32_t> selectDone{0};  // select wake-up race (select.cpp)
+  int64_t goid = 0;
+  m* mp = nullptr;        // M running this G, or null
+  m* lockedm = nullptr;   // LockOSThread: the M this G is wired to
+  g* schedlink = nullptr; // run queue / free list link
+  int64_t waitsince = 0;  // nanotime when parked (for dumps)
+  void* param = nullptr;  // passed by the readier (sudog that completed)
+  sudog* waiting = nullptr;  // sudogs this G waits on (select: several)
+  int64_t parentGoid = 0;
+  uintptr_t gopc = 0;     // pc of the `go` call site
+  GoEntry entry = nullptr;
+  void* closure = nullptr;  // &inlineClosure[0] or a heap block
+  EhGlobals eh;
+  void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
+  void* asanFakeStack = nullptr;
+  g* alllink = nullptr;   // allgs chain (append only)
+  alignas(16) unsigned char inlineClosure[kClosureInline];
+};
+
+// A sudog is a G waiting on a synchronisation object: a channel (several
+// sudogs for a select) or a semaphore address. Cached per P.
+struct sudog {
+  g* gp = nullptr;
+  sudog* next = nullptr;
+  sudog* prev = nullptr;
+  void* elem = nullptr;       // data element (may point into a stack)
+  int64_t acquiretime = 0;
+  int64_t ticket = 0;         // sema: handoff ticket
+  sudog* waitlink = nullptr;  // g.waiting list or semaRoot chain
+  sudog* waittail = nullptr;  // semaRoot
+  hchan* c = nullptr;         // channel
+  sudog* parent = nullptr;    // semaRoot treap
+  bool isSelect = false;
+  bool success = false;       // chan: true if woken by a value, false by close
+  uint32_t selectCase = 0;    // select: which case this sudog belongs to
+};
+
+struct note {
+  std::atomic<uint32_t> key{0};
+};
+
+struct alignas(64) m {
+  g* g0 = nullptr;
+  g* curg = nullptr;
+  p* pp = nullptr;       // attached P, or null
+  p* nextp = nullptr;    // P to acquire when woken
+  p* oldp = nullptr;     // P held before entering a syscall
+  int64_t id = 0;
+  bool spinning = false; // looking for work without a G
+  bool blocked = false;  // parked on park note
+  int32_t locks = 0;     // runtime locks held (no preemption, no park)
+  uint32_t lockedExt = 0;  // LockOSThread nesting from user code
+  uint32_t lockedInt = 0;  // internal LockOSThread nesting
+  g* lockedg = nullptr;
+  note park;
+  m* schedlink = nullptr;  // idle M list (sched.lock)
+  m* alllink = nullptr;
+  uint64_t fastrand = 0;
+  int32_t tid = 0;
+  uintptr_t g0StackLo = 0, g0StackHi = 0;
+  // mcall: the function the g0 runs for the G that just switched out. It
+  // returns a G to run at once (parking failed) or null to schedule.
+  g* (*mcallfn)(g* gp, m* mp) = nullptr;
+  // gopark arguments, read by park_m on g0.
+  bool (*waitunlockf)(g* gp, void* arg) = nullptr;
+  void* waitlock = nullptr;
+  void* sigaltstack = nullptr;
+  std::atomic<uint32_t> signalPending{0};
+  void* tsanFiber = nullptr;
+  void* asanFakeStack = nullptr;
+};
+
+constexpr uint32_t kRunqSize = 256;
+
+enum Pstatus : uint32_t { _Pidle = 0, _Prunning = 1, _Psyscall = 2, _Pgcstop = 3, _Pdead = 4 };
+
+struct alignas(64) p {
+  int32_t id = 0;
+  std::atomic<uint32_t> status{_Pidle};
+  p* link = nullptr;         // idle P list (sched.lock)
+  uint32_t schedtick = 0;    // incremented on every scheduler call
+  std::atomic<uint32_t> syscalltick{0};
+  m* mp = nullptr;           // back link to the M holding it
+  // Lock-free single-producer (the owner) multi-consumer (thieves) ring.
+  alignas(64) std::atomic<uint32_t> runqhead{0};
+  std::atomic<uint32_t> runqtail{0};
+  std::atomic<g*> runq[kRunqSize];
+  // The G readied by the running G; runs next, inheriting the time slice,
+  // so communicating pairs stay on one P.
+  alignas(64) std::atomic<g*> runnext{nullptr};
+  // Free Gs (status _Gdead) with their stacks detached.
+  g* gFree = nullptr;
+  int32_t gFreeCount = 0;
+  // sudog cache (acquireSudog/releaseSudog).
+  sudog* sudogcache[128];
+  int32_t sudogcount = 0;
+  // Free stacks of the default size (stack.cpp), hot in cache.
+  struct StackSlot* stackcache = nullptr;
+  int32_t stackcacheCount = 0;
+  uint64_t goidcache = 0, goidcacheEnd = 0;
+};
+
+// Global scheduler state.
+struct schedt {
+  std::atomic<uint64_t> goidgen{0};
+  mutex lock;
+  m* midle = nullptr;           // sched.lock
+  int32_t nmidle = 0;           // sched.lock
+  int32_t nmidlelocked = 0;     // sched.lock: locked Ms waiting for their G
+  int64_t mnext = 0;            // sched.lock: next M id, also Ms created
+  int32_t maxmcount = 10000;    // sched.lock
+  int64_t nmfreed = 0;          // sched.lock
+  p* pidle = nullptr;           // sched.lock
+  std::atomic<int32_t> npidle{0};
+  std::atomic<int32_t> nmspinning{0};
+  g* runqhead = nullptr;        // sched.lock
+  g* runqtail = nullptr;        // sched.lock
+  std::atomic<int32_t> runqsize{0};
+  mutex gFreeLock;
+  g* gFree = nullptr;           // gFreeLock
+  int32_t gFreeCount = 0;       // gFreeLock
+  mutex sudoglock;
+  sudog* sudogcache = nullptr;  // sudoglock
+  std::atomic<uint32_t> gcwaiting{0};  // stop-the-world requested
+  int32_t stopwait = 0;         // sched.lock
+  note stopnote;
+  std::atomic<uint32_t> sysmonwait{0};
+  note sysmonnote;
+};
+
+extern schedt sched;
+extern p** allp;                 // GOMAXPROCS entries, changed only during STW
+extern std::atomic<int32_t> gomaxprocs;
+extern int32_t ncpu;
+extern m m0;
+extern g g0_m0;
+
+// getg returns the running G (g0 on the scheduler). It reads the thread
+// pointer afresh each time: a G can move between threads at any runtime call,
+// and the compiler must not reuse an earlier thread's TLS address.
+}  // namespace gort::internal
+extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
+namespace gort::internal {
+inline g* getg() {
+  g* r;
+  asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(r));
+  return r;
+}
+inline void setg(g* gp) { gort_tls_g = gp; }
+inline m* getm() { return getg()->mp; }
+
+}  // namespace gort::internal

@@ -1,0 +1,12 @@
+// signal_unix.hpp: signal handling (signal_unix.cpp).
+#pragma once
+
+#include "runtime/runtime2.hpp"
+
+namespace gort::internal {
+
+void initSignals();            // process-wide handlers (schedinit)
+void minitSignals(m* mp);      // per-M alternate signal stack
+void minitSignalsExit(m* mp);  // M exiting: release its signal stack
+
+}  // namespace gort::internal

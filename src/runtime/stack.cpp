@@ -1,0 +1,207 @@
+// stack.cpp: goroutine stack allocation (the role of runtime/stack.go).
+//
+// C++ frames hold raw pointers into their stack, so Go's copyable, growing
+// stacks are impossible. Instead each goroutine gets a fixed reservation
+// (maxStackSize, 256 KiB by default, debug::SetMaxStack to change) of which
+// the kernel commits only the pages actually touched: a parked goroutine that
+// never went deep costs one page.
+//
+// Reservations are carved from large chunks mapped MAP_NORESERVE, so one
+// chunk is one kernel mapping however many stacks it holds. Each stack's guard
+// page is installed with MADV_GUARD_INSTALL (Linux 6.13+), which marks the
+// page in the page tables without splitting the mapping: the kernel's
+// max_map_count (65530 by default) would otherwise cap the goroutine count
+// near 32K. On older kernels the guard falls back to mprotect(PROT_NONE),
+// which does split mappings; past that limit new stacks fail with a fatal
+// error rather than silently running unguarded.
+//
+// Transparent huge pages are disabled on stack chunks, or touching one page
+// of a stack could commit 2 MiB.
+//
+// Free stacks are cached per P (LIFO, hot in cache; no lock) and overflow to
+// a global pool under stackLock. sysmon returns the pages of stacks free for
+// a while (stackScavenge), keeping the top page, which a reuse touches first.
+//
+// Lock order: stackLock is a leaf.
+#include "runtime/stack.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <vector>
+
+#include "runtime/stubs.hpp"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+namespace gort::internal {
+
+namespace {
+
+constexpr size_t kPage = 4096;
+constexpr size_t kDefaultStack = 256 << 10;
+constexpr size_t kMinStack = 16 << 10;
+constexpr size_t kChunkBytes = size_t(1) << 30;  // address space per chunk
+constexpr int32_t kStackCacheMax = 64;
+
+#if defined(GORT_ASAN) || defined(GORT_TSAN)
+// Instrumented frames are several times larger.
+constexpr size_t kSanitizerScale = 4;
+#else
+constexpr size_t kSanitizerScale = 1;
+#endif
+
+std::atomic<size_t> stackSize{kDefaultStack * kSanitizerScale};
+
+struct Chunk {
+  uintptr_t base;
+  uintptr_t end;
+  uintptr_t next;     // next uncarved address
+  size_t slotBytes;   // guard + stack
+};
+
+mutex stackLock;
+StackSlot* freeStacks = nullptr;  // stackLock; any size
+std::vector<Chunk>* chunks;       // stackLock
+std::atomic<int> guardMode{0};    // 0 unknown, 1 MADV_GUARD_INSTALL, 2 mprotect
+
+size_t roundPage(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
+
+void installGuard(uintptr_t page) {
+  int mode = guardMode.load(std::memory_order_relaxed);
+  if (mode != 2) {
+    if (madvise(reinterpret_cast<void*>(page), kPage, MADV_GUARD_INSTALL) == 0) {
+      guardMode.store(1, std::memory_order_relaxed);
+      return;
+    }
+    if (errno != EINVAL) throw_("runtime: cannot install stack guard page");
+    guardMode.store(2, std::memory_order_relaxed);
+  }
+  if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_NONE) != 0) {
+    printstr("runtime: cannot protect stack guard page (vm.max_map_count reached?)\n");
+    throw_("out of memory allocating goroutine stack");
+  }
+}
+
+Chunk& newChunk(size_t slotBytes) {
+  void* mem = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) throw_("runtime: cannot reserve goroutine stack space");
+  madvise(mem, kChunkBytes, MADV_NOHUGEPAGE);
+  uintptr_t base = reinterpret_cast<uintptr_t>(mem);
+  chunks->push_back(Chunk{base, base + kChunkBytes, base, slotBytes});
+  return chunks->back();
+}
+
+// Carves a new slot of the current size. Called with stackLock held.
+StackSlot* carve(size_t size) {
+  size_t slotBytes = size + kPage;
+  if (!chunks) chunks = new std::vector<Chunk>();
+  Chunk* c = nullptr;
+  for (auto& ch : *chunks) {
+    if (ch.slotBytes == slotBytes && ch.end - ch.next >= slotBytes) c = &ch;
+  }
+  if (!c) {
+    if (slotBytes > kChunkBytes) throw_("runtime: goroutine stack size exceeds chunk size");
+    c = &newChunk(slotBytes);
+  }
+  uintptr_t guard = c->next;
+  c->next += slotBytes;
+  installGuard(guard);
+  auto* s = new StackSlot();
+  s->lo = guard + kPage;
+  s->hi = guard + slotBytes;
+  return s;
+}
+
+}  // namespace
+
+size_t maxStackSize() { return stackSize.load(std::memory_order_relaxed); }
+
+size_t setMaxStackSize(size_t bytes) {
+  size_t n = roundPage(bytes < kMinStack ? kMinStack : bytes);
+  if (n > kChunkBytes - kPage) n = kChunkBytes - kPage;
+  return stackSize.exchange(n);
+}
+
+StackSlot* stackalloc(p* pp) {
+  size_t size = maxStackSize();
+  if (pp && pp->stackcache) {
+    StackSlot* s = pp->stackcache;
+    if (s->hi - s->lo == size) {
+      pp->stackcache = s->next;
+      pp->stackcacheCount--;
+      s->next = nullptr;
+      return s;
+    }
+    stackcacheRelease(pp);  // size changed: the cache holds the old size
+  }
+  lockGuard guard(&stackLock);
+  for (StackSlot** link = &freeStacks; *link; link = &(*link)->next) {
+    StackSlot* s = *link;
+    if (s->hi - s->lo == size) {
+      *link = s->next;
+      s->next = nullptr;
+      s->trimmed = false;
+      return s;
+    }
+  }
+  return carve(size);
+}
+
+void stackfree(p* pp, StackSlot* s) {
+  if (pp && pp->stackcacheCount < kStackCacheMax) {
+    s->next = pp->stackcache;
+    pp->stackcache = s;
+    pp->stackcacheCount++;
+    return;
+  }
+  s->freedAt = nanotime();
+  lockGuard guard(&stackLock);
+  s->next = freeStacks;
+  freeStacks = s;
+}
+
+void stackcacheRelease(p* pp) {
+  int64_t now = nanotime();
+  lockGuard guard(&stackLock);
+  while (StackSlot* s = pp->stackcache) {
+    pp->stackcache = s->next;
+    s->freedAt = now;
+    s->next = freeStacks;
+    freeStacks = s;
+  }
+  pp->stackcacheCount = 0;
+}
+
+void stackScavenge(int64_t now, int64_t ageNs) {
+  lockGuard guard(&stackLock);
+  for (StackSlot* s = freeStacks; s; s = s->next) {
+    if (s->trimmed || now - s->freedAt < ageNs) continue;
+    size_t len = s->hi - kPage - s->lo;
+    if (len) madvise(reinterpret_cast<void*>(s->lo), len, MADV_DONTNEED);
+    s->trimmed = true;
+  }
+}
+
+bool stackGuardHit(uintptr_t addr, uintptr_t* lo, uintptr_t* hi) {
+  g* gp = getg();
+  if (!gp) return false;
+  g* cur = gp->mp ? gp->mp->curg : nullptr;
+  if (!cur || !cur->slot) return false;
+  // Frames larger than a page could jump the guard; the library and its
+  // users compile with -fstack-clash-protection, which probes every page.
+  uintptr_t guardLo = cur->stk.lo - kPage;
+  if (addr >= guardLo && addr < cur->stk.lo) {
+    *lo = cur->stk.lo;
+    *hi = cur->stk.hi;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace gort::internal

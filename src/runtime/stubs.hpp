@@ -1,0 +1,102 @@
+// stubs.hpp: runtime-internal entry points shared across subsystems
+// (mirrors runtime/stubs.go: the functions every other file calls).
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/runtime2.hpp"
+
+extern "C" {
+void gort_swapcontext(gort::internal::gobuf* from, gort::internal::gobuf* to);
+void gort_gostart();
+void gort_systemstack_on(void (*fn)(void*), void* arg, uintptr_t sp);
+}
+
+namespace gort::internal {
+
+// Fatal runtime error: prints "fatal error: msg", the goroutine trace, and
+// exits with status 2. Never returns (panic.cpp's throw in Go).
+[[noreturn]] void throw_(const char* msg);
+// Like throw_, but for errors caused by the user program ("fatal error: all
+// goroutines are asleep - deadlock!"): Go prints the user goroutines only.
+[[noreturn]] void fatal(const char* msg);
+
+// Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
+int64_t nanotime();
+int64_t walltime();
+
+// Per-M xorshift generator; cheap, not cryptographic.
+uint32_t fastrand();
+uint32_t fastrandn(uint32_t n);  // uniform in [0, n)
+
+// Park the current G. On the g0, unlockf(gp, lock) runs after the G is
+// marked waiting; if it returns false the G is resumed at once. The G must
+// hold no runtime lock other than the one unlockf releases.
+void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason);
+// Park releasing a runtime mutex (the common case).
+void goparkunlock(mutex* l, waitReason reason);
+// Make gp runnable; it runs next on the current P.
+void goready(g* gp);
+
+// Run fn(arg) on the current M's g0 stack (no-op switch if already there).
+void systemstack(void (*fn)(void*), void* arg);
+
+// sudog cache.
+sudog* acquireSudog();
+void releaseSudog(sudog* s);
+
+// Stop and restart the world (every P stopped, for GOMAXPROCS changes, the
+// goroutine dump and later the GC).
+void stopTheWorld(const char* reason);
+void startTheWorld();
+
+// The number of user goroutines (runtime.NumGoroutine).
+int64_t gcount();
+
+// G status changes go through here (checks the transition in debug builds).
+void casgstatus(g* gp, uint32_t oldval, uint32_t newval);
+// Switch to g0 and run fn(gp, mp) there; fn returns a G to run at once or
+// null to schedule. Returns when the calling G is resumed.
+void mcall(g* (*fn)(g*, m*));
+
+// Start-up (proc.cpp).
+void schedinit();  // idempotent; embedded mode starts here
+bool runtimeStarted();
+[[noreturn]] void mainStart(void (*user_main)());  // gort::Main
+void doInits();                                    // inittask.cpp
+[[noreturn]] void exitProcess(int code);           // flush stdio, exit now
+void startSysmon();
+void setArgs(int argc, char** argv);  // os.Args
+
+// Iteration over every G and M ever created (append-only lists).
+g* allgsHead();
+m* allmHead();
+int64_t mcount();
+int64_t runtimeNanotimeStart();
+int setMaxThreads(int n);
+
+// Debug: GODEBUG knobs (runtime1.cpp).
+struct DebugVars {
+  int32_t schedtrace = 0;
+  int32_t scheddetail = 0;
+  int32_t inittrace = 0;
+  int32_t asyncpreemptoff = 0;
+  int32_t panicnil = 0;
+  int32_t tracebackancestors = 0;
+  int32_t gctrace = 0;
+  int32_t madvdontneed = 0;
+  int32_t schedrandom = 0;  // gort: randomise run-queue choices (default on under sanitizers)
+  int32_t migrateonpark = 0;  // gort: hand every woken G to another M where possible
+};
+extern DebugVars debug;
+void parsedebugvars();
+void setTracebackLevel(const char* level);  // debug::SetTraceback
+void installTerminateHandler();             // panic.cpp
+int32_t gogetenvGOMAXPROCS();
+
+// Write to fd 2 without allocating (print.go); used by fatal paths.
+void printstr(const char* s);
+void printint(int64_t v);
+void printhex(uint64_t v);
+
+}  // namespace gort::internal
