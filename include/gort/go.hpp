@@ -28,7 +28,7 @@ void go(F&& f, Args&&... args) {
     internal::newprocAbort(np.gp);
     throw;
   }
-  internal::newprocCommit(np.gp, &internal::goEntry<C>, __builtin_return_address(0));
+  internal::newprocCommit(np.gp, &internal::goEntry<C>);
 }
 
 }  // namespace gort

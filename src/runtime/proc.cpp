@@ -48,6 +48,7 @@
 #include <numeric>
 
 #include "gort/go.hpp"
+#include "gort/debug.hpp"
 #include "gort/runtime.hpp"
 #include "runtime/asm_amd64.h"
 #include "runtime/os_linux.hpp"
@@ -87,12 +88,22 @@ std::atomic<bool> mainStarted{false};
 int32_t newprocs = 0;            // pending GOMAXPROCS (sched.lock)
 
 std::atomic<g*> allgs{nullptr};  // every g ever allocated (append only)
-std::atomic<int64_t> allglen{0};
 std::atomic<m*> allm{nullptr};
-std::atomic<int64_t> goroutines{0};  // live user goroutines
+// Live user goroutines: this plus every P's ngoroutines. Counting per P
+// keeps `go` and exit free of shared writes.
+std::atomic<int64_t> goroutines{0};
 int64_t runtimeInitTime = 0;
 
 constexpr int32_t kGoidBatch = 16;
+
+void countGoroutine(p* pp, int64_t delta) {
+  if (pp) {
+    // Only the owner writes its counter: no read-modify-write needed.
+    pp->ngoroutines.store(pp->ngoroutines.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  } else {
+    goroutines.fetch_add(delta, std::memory_order_relaxed);
+  }
+}
 
 std::string toStr(const char* s) { return s; }
 template <class T>
@@ -384,6 +395,7 @@ g* globrunqget(p* pp, int32_t max) {
   for (; n > 0; n--) {
     g* g1 = sched.runqhead;
     sched.runqhead = g1->schedlink;
+    if (sched.runqhead) __builtin_prefetch(sched.runqhead->schedlink);
     runqput(pp, g1, false);
   }
   if (!sched.runqhead) sched.runqtail = nullptr;
@@ -392,13 +404,40 @@ g* globrunqget(p* pp, int32_t max) {
 
 // ---- G allocation ----------------------------------------------------------------
 
-g* malg() {
-  g* gp = new g();
+// gs are never freed (allgs keeps them for dumps and reuse), so they come
+// from a bump allocator over large mappings: consecutive gs are adjacent,
+// which the run queues' list walks and the hardware prefetcher like, and a
+// burst of `go` statements costs no malloc. Each P carves a batch at a time.
+constexpr size_t kGSlabBytes = 64 << 20;
+constexpr int32_t kGBatch = 64;
+mutex gSlabLock;
+uintptr_t gSlabNext = 0, gSlabEnd = 0;  // gSlabLock
+
+void refillGBatch(uintptr_t* next, uintptr_t* end) {
+  lockGuard guard(&gSlabLock);
+  size_t want = sizeof(g) * kGBatch;
+  if (gSlabEnd - gSlabNext < want) {
+    void* mem = mmap(nullptr, kGSlabBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw_("runtime: out of memory allocating goroutines");
+    gSlabNext = reinterpret_cast<uintptr_t>(mem);
+    gSlabEnd = gSlabNext + kGSlabBytes;
+  }
+  *next = gSlabNext;
+  *end = gSlabNext + want;
+  gSlabNext += want;
+}
+
+g* malg(p* pp) {
+  uintptr_t localNext, localEnd;
+  uintptr_t* next = pp ? &pp->gSlabNext : &localNext;
+  uintptr_t* end = pp ? &pp->gSlabEnd : &localEnd;
+  if (!pp || *next == *end) refillGBatch(next, end);
+  g* gp = ::new (reinterpret_cast<void*>(*next)) g();
+  *next += sizeof(g);
   g* head = allgs.load(std::memory_order_relaxed);
   do {
     gp->alllink = head;
   } while (!allgs.compare_exchange_weak(head, gp, std::memory_order_release));
-  allglen.fetch_add(1, std::memory_order_relaxed);
   return gp;
 }
 
@@ -495,7 +534,7 @@ NewProc newprocStart(size_t size, size_t align) {
   p* pp = currentP();
   g* gp = gfget(pp);
   if (!gp) {
-    gp = malg();
+    gp = malg(pp);
     casgstatus(gp, _Gidle, _Gdead);
   }
   if (size <= kClosureInline && align <= 16) {
@@ -518,7 +557,10 @@ void newprocAbort(g* gp) {
   gfput(currentP(), gp);
 }
 
-void newprocCommit(g* gp, GoEntry entry, void* callerpc) {
+void newprocCommit(g* gp, GoEntry entry) {
+  // gort::go is inlined into its caller, so our own return address is the
+  // `go` statement's pc.
+  void* callerpc = __builtin_return_address(0);
   g* parent = getg();
   p* pp = currentP();
   gp->entry = entry;
@@ -527,7 +569,7 @@ void newprocCommit(g* gp, GoEntry entry, void* callerpc) {
   gp->gopc = reinterpret_cast<uintptr_t>(callerpc);
   gp->waitreason = waitReason::zero;
   gp->preempt = false;
-  goroutines.fetch_add(1, std::memory_order_relaxed);
+  countGoroutine(pp, +1);
   if (san::kTSan) {
     gp->sanFiber = san::createFiber();
     san::release(gp);  // the go statement happens before the goroutine starts
@@ -638,7 +680,7 @@ g* gosched_m(g* gp, m* mp) {
 
 g* goexit0(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Gdead);
-  goroutines.fetch_sub(1, std::memory_order_relaxed);
+  countGoroutine(mp->pp, -1);
   mp->curg = nullptr;
   gp->mp = nullptr;
   gp->entry = nullptr;
@@ -723,6 +765,16 @@ void goready(g* gp) {
 
 namespace {
 
+// Called with sched.lock held: too many threads is fatal, as in Go.
+void checkmcount() {
+  if (sched.mnext - sched.nmfreed > sched.maxmcount) {
+    printstr("runtime: program exceeds ");
+    printint(sched.maxmcount);
+    printstr("-thread limit\n");
+    throw_("thread exhaustion");
+  }
+}
+
 void minit(m* mp) {
   mp->tid = gettid();
   mp->fastrand = uint64_t(nanotime()) ^ (uint64_t(mp->id + 1) * 0x9E3779B97F4A7C15ull) ^ 1;
@@ -755,13 +807,7 @@ void mcommoninit(m* mp, int64_t id) {
 int64_t mReserveID() {
   if (sched.mnext + 1 < sched.mnext) throw_("runtime: thread ID overflow");
   int64_t id = sched.mnext++;
-  int64_t live = sched.mnext - sched.nmfreed;
-  if (live > sched.maxmcount) {
-    printstr("runtime: program exceeds ");
-    printint(sched.maxmcount);
-    printstr("-thread limit\n");
-    throw_("thread exhaustion");
-  }
+  checkmcount();
   return id;
 }
 
@@ -1094,7 +1140,16 @@ top:
   goto top;
 }
 
-// One round of the g0 loop. Never returns.
+// GODEBUG=migrateonpark=1 (default in sanitizer builds): hand our P to
+// another M and go idle, so the next goroutines resume on another thread.
+// Tests then catch state wrongly kept in thread-locals across a park.
+void migrateP(m* mp) {
+  if (mp->pp->status.load(std::memory_order_relaxed) != _Prunning || sched.gcwaiting.load()) return;
+  startm(releasep(), false);
+  stopm();
+}
+
+// The g0 loop. Never returns.
 [[noreturn]] void schedule() {
   m* mp = getm();
   for (;;) {
@@ -1118,6 +1173,7 @@ top:
     for (g* gp = mp->mcallfn(mp->curg, mp); gp; gp = mp->mcallfn(mp->curg, mp)) {
       execute(mp, gp, true);
     }
+    if (debug.migrateonpark && !mp->lockedg && fastrandn(4) == 0) migrateP(mp);
   }
 }
 
@@ -1195,6 +1251,7 @@ p* procresize(int32_t nprocs) {
       sched.gFreeCount++;
     }
     stackcacheRelease(pp);
+    goroutines.fetch_add(pp->ngoroutines.exchange(0), std::memory_order_relaxed);
     {
       lockGuard guard(&sched.sudoglock);
       while (pp->sudogcount > 0) {
@@ -1303,7 +1360,13 @@ void releaseSudog(sudog* s) {
 
 // ---- counters and queries ------------------------------------------------------------
 
-int64_t gcount() { return goroutines.load(std::memory_order_relaxed); }
+int64_t gcount() {
+  int64_t n = goroutines.load(std::memory_order_relaxed);
+  int32_t procs = gomaxprocs.load(std::memory_order_acquire);
+  p** ps = allp;
+  for (int32_t i = 0; i < procs; i++) n += ps[i]->ngoroutines.load(std::memory_order_relaxed);
+  return n;
+}
 
 g* allgsHead() { return allgs.load(std::memory_order_acquire); }
 m* allmHead() { return allm.load(std::memory_order_acquire); }
@@ -1557,7 +1620,8 @@ g* requireGoroutine(const char* what) {
 int setMaxThreads(int n) {
   lockGuard guard(&sched.lock);
   int old = sched.maxmcount;
-  sched.maxmcount = n;
+  sched.maxmcount = n < 1 ? 1 : n;
+  checkmcount();
   return old;
 }
 
@@ -1629,3 +1693,9 @@ int64_t GoID() {
 std::string Version() { return "gort0.1 (go1.19 semantics)"; }
 
 }  // namespace gort::runtime
+
+namespace gort::debug {
+
+int SetMaxThreads(int threads) { return internal::setMaxThreads(threads); }
+
+}  // namespace gort::debug

@@ -196,6 +196,8 @@ struct alignas(64) p {
   struct StackSlot* stackcache = nullptr;
   int32_t stackcacheCount = 0;
   uint64_t goidcache = 0, goidcacheEnd = 0;
+  uintptr_t gSlabNext = 0, gSlabEnd = 0;  // batch of unused g memory (malg)
+  std::atomic<int64_t> ngoroutines{0};    // goroutines started minus exited here
 };
 
 // Global scheduler state.

@@ -32,6 +32,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "gort/debug.hpp"
 #include "runtime/stubs.hpp"
 
 #ifndef MADV_GUARD_INSTALL
@@ -205,3 +206,11 @@ bool stackGuardHit(uintptr_t addr, uintptr_t* lo, uintptr_t* hi) {
 }
 
 }  // namespace gort::internal
+
+namespace gort::debug {
+
+int64_t SetMaxStack(int64_t bytes) {
+  return int64_t(internal::setMaxStackSize(bytes < 0 ? 0 : size_t(bytes)));
+}
+
+}  // namespace gort::debug

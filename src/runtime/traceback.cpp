@@ -104,7 +104,9 @@ void formatFrames(const std::vector<Frame>& frames, std::string* out) {
   int printed = 0;
   for (const Frame& f : frames) {
     if (!system && isRuntimeFrame(f.function)) continue;
-    if (f.function == "?" && f.file == "?") continue;
+    // Unnamed code (the kernel's signal return trampoline, stripped
+    // libraries) says nothing a reader can use.
+    if (f.function == "?") continue;
     if (printed++ == kMaxFrames) {
       *out += "...additional frames elided...\n";
       break;

@@ -21,7 +21,7 @@ struct NewProc {
   void* storage;
 };
 NewProc newprocStart(size_t size, size_t align);
-void newprocCommit(g* gp, void (*entry)(void* closure), void* callerpc);
+void newprocCommit(g* gp, void (*entry)(void* closure));
 void newprocAbort(g* gp);
 
 template <class C>

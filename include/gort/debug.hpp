@@ -1,0 +1,21 @@
+// debug.hpp: package runtime/debug.
+#pragma once
+
+#include <cstdint>
+
+namespace gort::debug {
+
+// SetMaxStack sets the stack reservation of goroutines created from now on
+// (rounded up to a page, at least 16 KiB) and returns the previous setting.
+// A goroutine that overflows its stack ends the program with Go's
+// "goroutine stack exceeds N-byte limit" / "fatal error: stack overflow".
+// gort stacks cannot grow (C++ frames hold pointers into them), so this is
+// the size every new stack reserves; only touched pages use memory.
+int64_t SetMaxStack(int64_t bytes);
+
+// SetMaxThreads sets the maximum number of OS threads the program may use
+// and returns the previous value (default 10000). Exceeding it is a fatal
+// error ("thread exhaustion"), as in Go.
+int SetMaxThreads(int threads);
+
+}  // namespace gort::debug
