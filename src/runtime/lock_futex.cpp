@@ -78,20 +78,38 @@ void unlock(mutex* l) {
   decLocks();
 }
 
-void noteclear(note* n) { n->key.store(0, std::memory_order_relaxed); }
+// Note states: clear, woken, and clear-with-a-sleeper-in-the-kernel. The
+// sleeper spins a little before it sleeps and says so in the key, so a
+// wake-up that arrives during the spin costs the waker no system call: the
+// idle-M hand-off (startm -> notewakeup) is on the critical path of every
+// `go` statement that wakes a P.
+constexpr uint32_t kNoteClear = 0, kNoteWoken = 1, kNoteSleeping = 2;
+constexpr int64_t kNoteSpinNs = 20 * 1000;
+
+void noteclear(note* n) { n->key.store(kNoteClear, std::memory_order_relaxed); }
 
 void notewakeup(note* n) {
   san::release(n);
-  uint32_t old = n->key.exchange(1, std::memory_order_release);
-  if (old != 0) {
+  uint32_t old = n->key.exchange(kNoteWoken, std::memory_order_acq_rel);
+  if (old == kNoteWoken) {
     // Only one wake-up per clear; a second is a runtime bug.
     throw_("notewakeup - double wakeup");
   }
-  futexwakeup(&n->key, 1);
+  if (old == kNoteSleeping) futexwakeup(&n->key, 1);
 }
 
 void notesleep(note* n) {
-  while (n->key.load(std::memory_order_acquire) == 0) futexsleep(&n->key, 0, -1);
+  int64_t spinUntil = nanotime() + kNoteSpinNs;
+  while (n->key.load(std::memory_order_acquire) == kNoteClear) {
+    if (nanotime() > spinUntil) {
+      uint32_t expect = kNoteClear;
+      if (n->key.compare_exchange_strong(expect, kNoteSleeping, std::memory_order_acq_rel)) {
+        while (n->key.load(std::memory_order_acquire) == kNoteSleeping) futexsleep(&n->key, kNoteSleeping, -1);
+      }
+      break;
+    }
+    procyield(kActiveSpinCount);
+  }
   san::acquire(n);
 }
 
@@ -101,11 +119,20 @@ bool notetsleep(note* n, int64_t ns) {
     return true;
   }
   int64_t deadline = nanotime() + ns;
-  while (n->key.load(std::memory_order_acquire) == 0) {
-    futexsleep(&n->key, 0, ns);
-    if (n->key.load(std::memory_order_acquire) != 0) break;
+  uint32_t expect = kNoteClear;
+  if (!n->key.compare_exchange_strong(expect, kNoteSleeping, std::memory_order_acq_rel)) {
+    san::acquire(n);
+    return true;
+  }
+  while (n->key.load(std::memory_order_acquire) == kNoteSleeping) {
+    futexsleep(&n->key, kNoteSleeping, ns);
     ns = deadline - nanotime();
-    if (ns <= 0) return false;
+    if (ns <= 0) {
+      // Time is up; leave the note clear unless a wake-up won the race.
+      expect = kNoteSleeping;
+      if (n->key.compare_exchange_strong(expect, kNoteClear, std::memory_order_acq_rel)) return false;
+      break;
+    }
   }
   san::acquire(n);
   return true;
