@@ -40,11 +40,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 #include <numeric>
 
 #include "gort/go.hpp"
@@ -86,6 +88,7 @@ mutex startLock;
 bool mainMode = false;           // gort::Main owns the process (deadlock checks on)
 std::atomic<bool> mainStarted{false};
 int32_t newprocs = 0;            // pending GOMAXPROCS (sched.lock)
+std::vector<p**>* retiredAllp = new std::vector<p**>();  // sched.lock; for late readers (never destroyed)
 
 std::atomic<g*> allgs{nullptr};  // every g ever allocated (append only)
 std::atomic<m*> allm{nullptr};
@@ -419,6 +422,7 @@ void refillGBatch(uintptr_t* next, uintptr_t* end) {
   if (gSlabEnd - gSlabNext < want) {
     void* mem = mmap(nullptr, kGSlabBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) throw_("runtime: out of memory allocating goroutines");
+    san::registerRootRegion(mem, kGSlabBytes);
     gSlabNext = reinterpret_cast<uintptr_t>(mem);
     gSlabEnd = gSlabNext + kGSlabBytes;
   }
@@ -537,17 +541,22 @@ NewProc newprocStart(size_t size, size_t align) {
     gp = malg(pp);
     casgstatus(gp, _Gidle, _Gdead);
   }
-  if (size <= kClosureInline && align <= 16) {
+  // Under TSan closures always live on the heap: TSan forgets a freed
+  // block's history, but not that of a recycled g.
+  if (!san::kTSan && size <= kClosureInline && align <= alignof(std::max_align_t)) {
     gp->closure = gp->inlineClosure;
   } else {
-    gp->closure = ::operator new(size, std::align_val_t(align < 16 ? 16 : align));
+    gp->closureAlign = std::max(align, alignof(std::max_align_t));
+    gp->closure = ::operator new(size, std::align_val_t(gp->closureAlign));
   }
   return NewProc{gp, gp->closure};
 }
 
 namespace {
 void freeClosure(g* gp) {
-  if (gp->closure && gp->closure != gp->inlineClosure) ::operator delete(gp->closure, std::align_val_t(16));
+  if (gp->closure && gp->closure != gp->inlineClosure) {
+    ::operator delete(gp->closure, std::align_val_t(gp->closureAlign));
+  }
   gp->closure = nullptr;
 }
 }  // namespace
@@ -570,10 +579,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   gp->waitreason = waitReason::zero;
   gp->preempt = false;
   countGoroutine(pp, +1);
-  if (san::kTSan) {
-    gp->sanFiber = san::createFiber();
-    san::release(gp);  // the go statement happens before the goroutine starts
-  }
+  san::release(gp);  // the go statement happens before the goroutine starts
   casgstatus(gp, _Gdead, _Grunnable);
   if (pp) {
     runqput(pp, gp, true);
@@ -598,6 +604,10 @@ void gogo(m* mp, g* gp) {
     gp->stk.lo = gp->slot->lo;
     gp->stk.hi = gp->slot->hi;
     gostartInit(gp);
+    // TSan fibers are created at first run: TSan caps live ones near 8K (as
+    // Go's race detector caps live goroutines), and queued goroutines that
+    // have not started should not count.
+    if (san::kTSan) gp->sanFiber = san::createFiber();
   }
   EhGlobals* eh = threadEh();
   *eh = gp->eh;
@@ -624,6 +634,10 @@ void execute(m* mp, g* gp, bool inheritTime) {
 
 }  // namespace
 
+namespace {
+g* goexit0(g* gp, m* mp);
+}  // namespace
+
 // Switches the current G to g0 and runs fn(gp, mp) there. Returns when the G
 // is resumed (possibly on another M).
 void mcall(g* (*fn)(g*, m*)) {
@@ -634,7 +648,9 @@ void mcall(g* (*fn)(g*, m*)) {
   mp->mcallfn = fn;
   san::switchToFiber(mp->tsanFiber);
   void* fake = nullptr;
-  san::startSwitch(&fake, reinterpret_cast<void*>(mp->g0StackLo), mp->g0StackHi - mp->g0StackLo);
+  // An exiting G never comes back: ASan may drop its fake stack.
+  san::startSwitch(fn == goexit0 ? nullptr : &fake, reinterpret_cast<void*>(mp->g0StackLo),
+                   mp->g0StackHi - mp->g0StackLo);
   gort_swapcontext(&gp->sched, &mp->g0->sched);
   san::finishSwitch(fake);
   san::acquire(gp);  // whoever made us runnable happens before we continue
@@ -1234,6 +1250,7 @@ p* procresize(int32_t nprocs) {
     }
     // The old array stays allocated: a thief that loaded it before the
     // stop may still be reading it.
+    retiredAllp->push_back(allp);
     allp = np;
   }
   m* mp = getm();

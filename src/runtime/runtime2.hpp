@@ -108,6 +108,7 @@ struct alignas(64) g {
   uintptr_t gopc = 0;     // pc of the `go` call site
   GoEntry entry = nullptr;
   void* closure = nullptr;  // &inlineClosure[0] or a heap block
+  size_t closureAlign = 0;  // alignment of a heap closure
   EhGlobals eh;
   void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
   void* asanFakeStack = nullptr;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "gort/debug.hpp"
+#include "runtime/sanitizer.hpp"
 #include "runtime/stubs.hpp"
 
 #ifndef MADV_GUARD_INSTALL
@@ -155,6 +156,8 @@ StackSlot* stackalloc(p* pp) {
 }
 
 void stackfree(p* pp, StackSlot* s) {
+  san::unpoisonStack(s->lo, s->hi - s->lo);
+  san::resetStack(s->lo, s->hi - s->lo);
   if (pp && pp->stackcacheCount < kStackCacheMax) {
     s->next = pp->stackcache;
     pp->stackcache = s;
