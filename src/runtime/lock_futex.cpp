@@ -71,6 +71,14 @@ void lock(mutex* l) {
   }
 }
 
+bool trylock(mutex* l) {
+  uint32_t expect = kUnlocked;
+  if (!l->key.compare_exchange_strong(expect, kLocked, std::memory_order_acquire)) return false;
+  incLocks();
+  san::acquire(l);
+  return true;
+}
+
 void unlock(mutex* l) {
   san::release(l);
   uint32_t v = l->key.exchange(kUnlocked, std::memory_order_release);

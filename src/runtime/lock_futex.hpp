@@ -18,6 +18,9 @@ struct mutex {
 
 void lock(mutex* l);
 void unlock(mutex* l);
+// Takes l only if it is free; never blocks (the timer runner uses it to
+// take locks against their order without deadlock).
+bool trylock(mutex* l);
 
 // RAII guard for the common case; runtime code still says lock/unlock where
 // the critical section is not a scope.

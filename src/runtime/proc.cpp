@@ -52,7 +52,9 @@
 #include "gort/go.hpp"
 #include "gort/debug.hpp"
 #include "gort/runtime.hpp"
+#include "gort/syscall.hpp"
 #include "runtime/asm_amd64.h"
+#include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
@@ -948,6 +950,8 @@ void handoffp(p* pp) {
   }
   pidleput(pp);
   unlock(&sched.lock);
+  // Its timers now have no owner running them: make sure the poller wakes.
+  if (int64_t when = pp->timers.minWhen.load(std::memory_order_acquire)) wakeNetPoller(when);
 }
 
 // Starts a spinning M if there are idle Ps and nobody is spinning already.
@@ -1047,6 +1051,124 @@ void preemptall() {
   }
 }
 
+// ---- timers and the network poller in the scheduler (issue 4) ------------------------
+//
+// findRunnable runs its P's due timers first, polls the network without
+// blocking when goroutines wait for I/O, and runs other Ps' due timers
+// before it steals. The M that gives up its P last (lastpoll != 0 means
+// nobody is in netpoll) blocks in netpoll until the earliest timer of all
+// Ps; wakeNetPoller breaks that sleep when an earlier timer is armed, and
+// wakep covers the case where nobody sleeps in the poller yet.
+
+// Makes the Gs of list runnable: some on the global queue for idle Ps
+// (starting Ms for them), the rest on the current P, if any.
+void injectglist(gList* list) {
+  if (list->empty()) return;
+  for (g* gp = list->head; gp; gp = gp->schedlink) {
+    san::release(gp);
+    casgstatus(gp, _Gwaiting, _Grunnable);
+  }
+  p* pp = currentP();
+  int32_t toGlobal = list->n;
+  if (pp) {
+    int32_t idle = sched.npidle.load(std::memory_order_relaxed);
+    if (idle < toGlobal) toGlobal = idle;
+  }
+  if (toGlobal > 0) {
+    gList global;
+    for (int32_t i = 0; i < toGlobal; i++) global.push(list->pop());
+    lock(&sched.lock);
+    globrunqputbatch(global.head, global.tail, global.n);
+    unlock(&sched.lock);
+    for (int32_t i = 0; i < toGlobal && sched.npidle.load(std::memory_order_relaxed) > 0; i++) {
+      startm(nullptr, false);
+    }
+  }
+  while (g* gp = list->pop()) runqput(pp, gp, false);
+}
+
+// Runs the due timers of every other P (an idle P's timers have no owner
+// to run them) and lowers *pollUntil to the earliest remaining deadline.
+// Returns whether any ran.
+bool stealTimers(p* pp, int64_t* now, int64_t* pollUntil) {
+  bool ran = false;
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs; i++) {
+    p* p2 = allp[i];
+    if (p2 == pp) continue;
+    int64_t w = checkTimers(&p2->timers, now, &ran);
+    if (w != 0 && (*pollUntil == 0 || w < *pollUntil)) *pollUntil = w;
+  }
+  return ran;
+}
+
+// Non-blocking poll with a P held: returns a G to run, the rest queued.
+g* pollReady() {
+  if (!netpollinited() || !netpollAnyWaiters() || netpollLastpoll.load(std::memory_order_relaxed) == 0) {
+    return nullptr;
+  }
+  gList list = netpoll(0);
+  g* gp = list.pop();
+  if (!gp) return nullptr;
+  injectglist(&list);
+  san::release(gp);
+  casgstatus(gp, _Gwaiting, _Grunnable);
+  return gp;
+}
+
+// The M holds no P and found no work: block in netpoll until I/O, the
+// earliest timer (pollUntil, 0: none) or a break, if no other M does.
+// Returns false if it did not poll (the caller parks). Otherwise it
+// returns with a P (true, *gpOut the G to run or null) or without one
+// (true, the Gs it found queued for others).
+bool pollBlocking(m* mp, int64_t pollUntil, g** gpOut) {
+  *gpOut = nullptr;
+  if (!netpollinited() || (!netpollAnyWaiters() && pollUntil == 0) ||
+      netpollLastpoll.exchange(0, std::memory_order_seq_cst) == 0) {
+    if (pollUntil != 0 && netpollinited()) {
+      // Someone else polls: make sure it wakes for our deadline.
+      int64_t theirs = netpollPollUntil.load(std::memory_order_relaxed);
+      if (theirs == 0 || theirs > pollUntil) netpollBreak();
+    }
+    return false;
+  }
+  netpollPollUntil.store(pollUntil, std::memory_order_relaxed);
+  int64_t delay = -1;
+  if (pollUntil != 0) delay = std::max<int64_t>(0, pollUntil - nanotime());
+  gList list = netpoll(delay);
+  netpollPollUntil.store(0, std::memory_order_relaxed);
+  netpollLastpoll.store(nanotime(), std::memory_order_seq_cst);
+  lock(&sched.lock);
+  p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
+  unlock(&sched.lock);
+  if (!pp) {
+    injectglist(&list);
+    return false;
+  }
+  acquirep(pp);
+  (void)mp;
+  if (g* gp = list.pop()) {
+    injectglist(&list);
+    san::release(gp);
+    casgstatus(gp, _Gwaiting, _Grunnable);
+    *gpOut = gp;
+  }
+  return true;
+}
+
+}  // namespace
+
+void wakeNetPoller(int64_t when) {
+  if (netpollLastpoll.load(std::memory_order_seq_cst) == 0) {
+    int64_t pollUntil = netpollPollUntil.load(std::memory_order_relaxed);
+    if (pollUntil == 0 || pollUntil > when) netpollBreak();
+  } else if (mainStarted.load(std::memory_order_relaxed) || runtimeStarted()) {
+    wakep();
+  }
+}
+
+namespace {
+
 // ---- findRunnable ------------------------------------------------------------------
 
 g* stealWork(p* pp, bool* inheritTime) {
@@ -1082,6 +1204,9 @@ top:
     gcstopm();
     goto top;
   }
+  int64_t now = 0;
+  bool ranTimer = false;
+  int64_t pollUntil = checkTimers(&pp->timers, &now, &ranTimer);
   if (pp->schedtick % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) {
     lock(&sched.lock);
     g* gp = globrunqget(pp, 1);
@@ -1100,6 +1225,13 @@ top:
       *inheritTime = false;
       return gp;
     }
+  }
+  if (g* gp = pollReady()) {
+    *inheritTime = false;
+    return gp;
+  }
+  if (stealTimers(pp, &now, &pollUntil)) {
+    if (g* gp = runqget(pp, inheritTime)) return gp;
   }
   {
     int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
@@ -1152,6 +1284,15 @@ top:
       }
     }
   }
+  // Timers armed while we were giving up the P count too.
+  if (int64_t w = timeSleepUntil(); w != 0 && (pollUntil == 0 || w < pollUntil)) pollUntil = w;
+  if (g* gp; pollBlocking(mp, pollUntil, &gp)) {
+    if (gp) {
+      *inheritTime = false;
+      return gp;
+    }
+    goto top;
+  }
   stopm();
   goto top;
 }
@@ -1194,6 +1335,148 @@ void migrateP(m* mp) {
 }
 
 }  // namespace
+
+namespace {
+
+// ---- system calls (issue 4) -----------------------------------------------------------
+//
+// entersyscall leaves the P attached in _Psyscall state with no M; if the
+// call returns quickly, exitsyscall takes it back with one CAS. If it lasts
+// longer than a sysmon tick, sysmon's retake CASes the P to idle and hands it
+// off, and exitsyscall then looks for an idle P or queues its G and parks the
+// M (mirrors proc.go's entersyscall, exitsyscall, exitsyscall0, retake).
+
+// Takes back oldp, or any idle P.
+bool exitsyscallfast(p* oldp) {
+  if (oldp) {
+    uint32_t expect = _Psyscall;
+    if (oldp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+      acquirep(oldp);
+      return true;
+    }
+  }
+  if (sched.npidle.load(std::memory_order_relaxed) > 0 && !sched.gcwaiting.load(std::memory_order_acquire)) {
+    lock(&sched.lock);
+    p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
+    unlock(&sched.lock);
+    if (pp) {
+      acquirep(pp);
+      return true;
+    }
+  }
+  return false;
+}
+
+// No P for gp: queue it and park this M (g0).
+g* exitsyscall0(g* gp, m* mp) {
+  casgstatus(gp, _Gsyscall, _Grunnable);
+  mp->curg = nullptr;
+  gp->mp = nullptr;
+  lock(&sched.lock);
+  p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
+  if (!pp) globrunqput(gp);
+  unlock(&sched.lock);
+  if (pp) {
+    acquirep(pp);
+    return gp;
+  }
+  // A locked M waits in schedule() for whoever picks gp to hand it a P.
+  if (!mp->lockedg) stopm();
+  return nullptr;
+}
+
+struct sysmonSyscall {
+  uint32_t tick = 0;  // p.syscalltick when sysmon last saw it change
+  int64_t when = 0;
+};
+std::vector<sysmonSyscall>* sysmonSeen = new std::vector<sysmonSyscall>();  // sysmon only
+
+// Hands off the Ps of Ms that have been in a system call for more than a
+// sysmon tick (20 us to 10 ms). Returns how many.
+uint32_t retake(int64_t now) {
+  constexpr int64_t kIdleSyscallGrace = 10 * 1000 * 1000;
+  uint32_t n = 0;
+  int32_t procs = gomaxprocs.load(std::memory_order_acquire);
+  p** ps = allp;
+  if (sysmonSeen->size() < size_t(procs)) sysmonSeen->resize(size_t(procs));
+  for (int32_t i = 0; i < procs; i++) {
+    p* pp = ps[i];
+    if (pp->status.load(std::memory_order_acquire) != _Psyscall) continue;
+    sysmonSyscall& seen = (*sysmonSeen)[size_t(i)];
+    uint32_t t = pp->syscalltick.load(std::memory_order_relaxed);
+    if (seen.tick != t) {
+      seen.tick = t;
+      seen.when = now;
+      continue;
+    }
+    // Nothing else to run and someone is already looking: leave the P with
+    // its M a while longer (saves a wake-up on a short call).
+    if (runqempty(pp) &&
+        sched.nmspinning.load(std::memory_order_relaxed) + sched.npidle.load(std::memory_order_relaxed) > 0 &&
+        seen.when + kIdleSyscallGrace > now) {
+      continue;
+    }
+    uint32_t expect = _Psyscall;
+    if (pp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+      pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
+      n++;
+      handoffp(pp);
+    }
+  }
+  return n;
+}
+
+// sysmon's network poll: nobody polled for 10 ms (all Ps busy).
+bool sysmonNetpoll(int64_t now) {
+  constexpr int64_t kPollGap = 10 * 1000 * 1000;
+  int64_t last = netpollLastpoll.load(std::memory_order_relaxed);
+  if (!netpollinited() || last == 0 || last + kPollGap > now) return false;
+  if (!netpollLastpoll.compare_exchange_strong(last, now)) return false;
+  gList list = netpoll(0);
+  if (list.empty()) return false;
+  // The Gs are runnable before any M runs them: keep checkdead quiet.
+  incidlelocked(-1);
+  injectglist(&list);
+  incidlelocked(1);
+  return true;
+}
+
+}  // namespace
+
+void entersyscall() {
+  g* gp = getg();
+  m* mp = gp->mp;
+  if (mp->locks) throw_("entersyscall with runtime locks held");
+  p* pp = mp->pp;
+  casgstatus(gp, _Grunning, _Gsyscall);
+  pp->mp = nullptr;
+  mp->oldp = pp;
+  mp->pp = nullptr;
+  pp->status.store(_Psyscall, std::memory_order_release);
+  if (sched.gcwaiting.load(std::memory_order_acquire)) {
+    // A stop-the-world is waiting for this P: stop it now.
+    lock(&sched.lock);
+    uint32_t expect = _Psyscall;
+    if (sched.stopwait > 0 && pp->status.compare_exchange_strong(expect, _Pgcstop)) {
+      if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
+    }
+    unlock(&sched.lock);
+  }
+}
+
+void exitsyscall() {
+  g* gp = getg();
+  m* mp = gp->mp;
+  p* oldp = mp->oldp;
+  mp->oldp = nullptr;
+  if (exitsyscallfast(oldp)) {
+    mp->pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
+    casgstatus(gp, _Gsyscall, _Grunning);
+    return;
+  }
+  mcall(exitsyscall0);
+  getm()->pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
+}
 
 // ---- stop/start the world -----------------------------------------------------
 
@@ -1268,6 +1551,7 @@ p* procresize(int32_t nprocs) {
       sched.gFreeCount++;
     }
     stackcacheRelease(pp);
+    moveTimers(&allp[0]->timers, &pp->timers);
     goroutines.fetch_add(pp->ngoroutines.exchange(0), std::memory_order_relaxed);
     {
       lockGuard guard(&sched.sudoglock);
@@ -1435,6 +1719,10 @@ void checkdead() {
     unlock(&sched.lock);
     fatal("no goroutines (main called runtime.Goexit) - deadlock!");
   }
+  // A pending timer will make a goroutine runnable (Go checks the same).
+  for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
+    if (allp[i]->timers.minWhen.load(std::memory_order_acquire) != 0) return;
+  }
   unlock(&sched.lock);
   fatal("all goroutines are asleep - deadlock!");
 }
@@ -1555,7 +1843,7 @@ void schedtrace(bool detailed) {
     if (detailed) {
       add("  P", i, ": status=", pp->status.load(std::memory_order_relaxed), " schedtick=", pp->schedtick,
           " syscalltick=", pp->syscalltick.load(std::memory_order_relaxed), " m=", mp ? mp->id : -1,
-          " runqsize=", t - h, " gfreecnt=", pp->gFreeCount, " timerslen=", 0, "\n");
+          " runqsize=", t - h, " gfreecnt=", pp->gFreeCount, " timerslen=", timersLen(&pp->timers), "\n");
     } else {
       add(i == 0 ? " [" : " ", t - h, i == procs - 1 ? "]\n" : "");
     }
@@ -1583,9 +1871,21 @@ void* sysmon(void*) {
   constexpr int64_t kStackColdAge = 5LL * 1000 * 1000 * 1000;
   int64_t lastTrace = nanotime();
   int64_t lastScavenge = lastTrace;
+  // Go's back-off: every 20 us while there is work to retake or poll,
+  // doubling after 1 ms of idleness up to kTick.
+  int64_t delayUs = 20;
+  int32_t idle = 0;
   for (;;) {
-    usleep(kTick / 1000);
+    if (idle == 0) {
+      delayUs = 20;
+    } else if (idle > 50) {
+      delayUs = std::min<int64_t>(delayUs * 2, kTick / 1000);
+    }
+    usleep(useconds_t(delayUs));
     int64_t now = nanotime();
+    bool busy = sysmonNetpoll(now);
+    busy = retake(now) != 0 || busy;
+    idle = busy ? 0 : idle + 1;
     if (debug.schedtrace > 0 && now - lastTrace >= int64_t(debug.schedtrace) * 1000000) {
       lastTrace = now;
       schedtrace(debug.scheddetail > 0);

@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "runtime/lock_futex.hpp"
+#include "runtime/time.hpp"
 
 namespace gort::internal {
 
@@ -199,6 +200,7 @@ struct alignas(64) p {
   uint64_t goidcache = 0, goidcacheEnd = 0;
   uintptr_t gSlabNext = 0, gSlabEnd = 0;  // batch of unused g memory (malg)
   std::atomic<int64_t> ngoroutines{0};    // goroutines started minus exited here
+  timerHeap timers;                       // this P's timers (time.cpp)
 };
 
 // Global scheduler state.

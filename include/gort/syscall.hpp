@@ -1,0 +1,35 @@
+// syscall.hpp: package syscall's boundary for blocking calls.
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+namespace gort::internal {
+// proc.cpp. The calling goroutine keeps its M across the call; its P stays
+// attached in syscall state, and sysmon hands it to another M if the call
+// takes longer than a sysmon tick (20 us or more).
+void entersyscall();
+void exitsyscall();
+bool onGoroutine();
+}  // namespace gort::internal
+
+namespace gort::syscall {
+
+// Blocking runs fn(), which may block its OS thread (a system call, a C
+// library that waits), without stalling other goroutines: while fn runs
+// the goroutine's P can be handed to another thread, as Go does around
+// every system call. fn must not use the runtime (no goroutines, channels,
+// sync primitives or timers): it runs outside the scheduler. Off a
+// goroutine, fn just runs.
+template <class F>
+decltype(auto) Blocking(F&& fn) {
+  if (!internal::onGoroutine()) return std::forward<F>(fn)();
+  struct Exit {
+    ~Exit() { internal::exitsyscall(); }
+  };
+  internal::entersyscall();
+  Exit exit;
+  return std::forward<F>(fn)();
+}
+
+}  // namespace gort::syscall
