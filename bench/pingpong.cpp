@@ -1,0 +1,54 @@
+// pingpong: two goroutines pass a token back and forth over two unbuffered
+// channels; nanoseconds per round trip (two hand-offs). Mirrors the Go
+// anchor anchors/go/pingpong (same flag, same result line).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "gort/chan.hpp"
+#include "gort/go.hpp"
+#include "gort/runtime.hpp"
+
+namespace {
+
+long n = 1000000;
+
+// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
+void parseFlag(int argc, char** argv, const char* name, long* v) {
+  std::string a = std::string("-") + name, b = "-" + a;
+  for (int i = 1; i < argc; i++) {
+    std::string s = argv[i];
+    for (const std::string& f : {a, b}) {
+      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
+      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
+    }
+  }
+}
+
+void run() {
+  auto ping = gort::make_chan<long>(), pong = gort::make_chan<long>();
+  gort::go([ping, pong] {
+    for (long v : ping) pong.send(v + 1);
+    gort::close(pong);
+  });
+  auto start = std::chrono::steady_clock::now();
+  long v = 0;
+  for (long i = 0; i < n; i++) {
+    ping.send(v);
+    v = pong.recv();
+  }
+  auto el = std::chrono::steady_clock::now() - start;
+  gort::close(ping);
+  if (v != n) throw std::runtime_error("pingpong: bad count");
+  std::printf("pingpong: n=%ld %.1f ns/roundtrip\n", n,
+              double(std::chrono::duration_cast<std::chrono::nanoseconds>(el).count()) / double(n));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parseFlag(argc, argv, "n", &n);
+  return gort::Main(argc, argv, run);
+}

@@ -1,0 +1,424 @@
+// chan.cpp: channels (mirrors runtime/chan.go).
+//
+// Design. An hchan is a lock, a ring buffer of dataqsiz elements, and two
+// FIFO queues of parked goroutines (sudogs): receivers waiting for a value
+// and senders waiting for room. The invariants, as in Go:
+//   - at most one of recvq and sendq is non-empty (ignoring select sudogs
+//     that lost their race and are about to unlink themselves);
+//   - for a buffered channel, qcount > 0 implies recvq is empty and
+//     qcount < dataqsiz implies sendq is empty.
+// An operation that finds a partner parked hands the element over directly:
+// a sender moves its value into the parked receiver's storage (sudog.elem,
+// on the receiver's stack) and readies it, so the receiver wakes with the
+// value in place and takes no lock again. A receiver on a full buffer takes
+// the head and moves the parked sender's value into the freed tail slot,
+// keeping FIFO order. Woken goroutines go to the waker's runnext, so a
+// communicating pair runs back to back on one P.
+//
+// The typed templates (gort/chan.hpp) are thin shells: every operation is
+// one call into chansend1/chanrecv1/... with the element's address; the
+// ChanType's functions move, destroy and zero elements (memcpy/memset for
+// trivial types, nothing at all for zero-size ones).
+//
+// Non-blocking operations first look without the lock (full()/empty()); a
+// negative answer there is one that some interleaving of the racing
+// operations would also have given, so it can be returned as is (chan.go's
+// argument, including the order "empty, then closed, then empty again" for
+// a receive).
+//
+// Memory model (annotated for TSan; the runtime itself is not instrumented):
+//   - buffered: each slot is a sync point, released and acquired by both the
+//     sender that fills it and the receiver that drains it: the k-th send
+//     happens before the k-th receive completes, and the k-th receive before
+//     the (k+C)-th send completes;
+//   - direct hand-off: the parked side releases its sudog before parking and
+//     the completing side acquires it, and goready gives the completing side
+//     -> woken side edge: both directions of an unbuffered exchange;
+//   - close releases the channel; a receive that returns because of it
+//     acquires it (woken ones get the edge from goready).
+//
+// Panics ("send on closed channel", ...) are thrown after every lock is
+// released and every sudog returned.
+//
+// Lock order: hchan.lock is a leaf, except that acquireSudog may take
+// sched.sudoglock under it; select takes several hchan locks in address
+// order (select.cpp).
+#include "runtime/chan.hpp"
+
+#include <cstring>
+#include <new>
+
+#include "gort/chan.hpp"
+#include "runtime/sanitizer.hpp"
+#include "runtime/stubs.hpp"
+
+namespace gort::internal {
+
+// ---- wait queues ---------------------------------------------------------------------
+
+void waitq::enqueue(sudog* sgp) {
+  sgp->next = nullptr;
+  sudog* x = last;
+  if (!x) {
+    sgp->prev = nullptr;
+    first.store(sgp, std::memory_order_relaxed);
+    last = sgp;
+    return;
+  }
+  sgp->prev = x;
+  x->next = sgp;
+  last = sgp;
+}
+
+sudog* waitq::dequeue() {
+  for (;;) {
+    sudog* sgp = first.load(std::memory_order_relaxed);
+    if (!sgp) return nullptr;
+    sudog* y = sgp->next;
+    if (!y) {
+      first.store(nullptr, std::memory_order_relaxed);
+      last = nullptr;
+    } else {
+      y->prev = nullptr;
+      first.store(y, std::memory_order_relaxed);
+      sgp->next = nullptr;
+    }
+    // A select parks on every channel at once; between another case winning
+    // and the select taking the locks to unlink the rest, its sudogs are
+    // still queued. selectDone says who won.
+    if (sgp->isSelect) {
+      uint32_t expect = 0;
+      if (!sgp->gp->selectDone.compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) continue;
+    }
+    return sgp;
+  }
+}
+
+void waitq::dequeueSudoG(sudog* sgp) {
+  sudog* x = sgp->prev;
+  sudog* y = sgp->next;
+  if (x) {
+    x->next = y;
+    if (y) {
+      y->prev = x;
+    } else {
+      last = x;
+    }
+    sgp->next = sgp->prev = nullptr;
+    return;
+  }
+  if (y) {
+    y->prev = nullptr;
+    first.store(y, std::memory_order_relaxed);
+    sgp->next = nullptr;
+    return;
+  }
+  // x == y == null: sgp is the only element, or already dequeued.
+  if (first.load(std::memory_order_relaxed) == sgp) {
+    first.store(nullptr, std::memory_order_relaxed);
+    last = nullptr;
+  }
+}
+
+// ---- elements ------------------------------------------------------------------------
+
+void elemMove(const hchan* c, void* dst, void* src) {
+  if (c->elemsize == 0) return;
+  if (c->elemtype->move) {
+    c->elemtype->move(dst, src);
+  } else if (c->elemsize == 8) {
+    std::memcpy(dst, src, 8);
+  } else {
+    std::memcpy(dst, src, c->elemsize);
+  }
+}
+
+void elemZero(const hchan* c, void* dst) {
+  if (c->elemsize == 0) return;
+  if (c->elemtype->zero) {
+    c->elemtype->zero(dst);
+  } else {
+    std::memset(dst, 0, c->elemsize);
+  }
+}
+
+namespace {
+
+void elemDestroy(const hchan* c, void* p) {
+  if (c->elemsize != 0 && c->elemtype->destroy) c->elemtype->destroy(p);
+}
+
+size_t chanAlign(const ChanType* t) { return t->align > alignof(hchan) ? t->align : alignof(hchan); }
+size_t bufOffset(const ChanType* t) { return (sizeof(hchan) + t->align - 1) / t->align * t->align; }
+
+// Go's racenotify: a buffer slot synchronises its filler and its drainer.
+void syncSlot(const void* qp) {
+  san::acquire(qp);
+  san::release(qp);
+}
+
+void unlockChan(void* c) { unlock(&static_cast<hchan*>(c)->lock); }
+
+bool chanparkcommit(g*, void* l) {
+  unlockParked(static_cast<mutex*>(l));
+  return true;
+}
+
+// Parks the current G on c's queue q (c locked; unlocked on return) until a
+// partner completes the operation or close wakes it; returns sudog.success.
+// The sudog lives in this frame: gort stacks never move, the frame outlives
+// the wait, and no partner touches a sudog after readying its goroutine, so
+// the blocking path needs neither the sudog cache nor its bookkeeping.
+bool chanBlock(hchan* c, waitq* q, void* ep, waitReason reason) {
+  g* gp = getg();
+  sudog mysg;
+  mysg.elem = ep;
+  mysg.gp = gp;
+  mysg.c = c;
+  gp->waiting = &mysg;
+  gp->param = nullptr;
+  q->enqueue(&mysg);
+  san::release(&mysg);  // our writes so far, for whoever completes the exchange
+  parkHolding(1, chanparkcommit, &c->lock, reason);
+  if (gp->param != &mysg) throw_("chan: G woken by a stranger");
+  gp->waiting = nullptr;
+  gp->param = nullptr;
+  return mysg.success;
+}
+
+[[noreturn]] void blockNil(waitReason reason) {
+  gopark(nullptr, nullptr, reason);
+  throw_("unreachable");
+}
+
+// chansend (chan.go): block == false is select's non-blocking send.
+bool chansend(hchan* c, void* ep, bool block) {
+  if (!c) {
+    if (!block) return false;
+    blockNil(waitReason::chanSendNilChan);
+  }
+  // Fast path: a non-blocking send on an open, full channel fails without
+  // the lock. closed is read second: had the channel been closed before we
+  // saw it full, reporting "not ready" is still a valid linearisation.
+  if (!block && c->closed.load(std::memory_order_relaxed) == 0 && c->full()) return false;
+
+  lock(&c->lock);
+  if (c->closed.load(std::memory_order_relaxed)) {
+    unlock(&c->lock);
+    panicSendOnClosed();
+  }
+  if (sudog* sg = c->recvq.dequeue()) {
+    chanSendToWaiter(c, sg, ep, unlockChan, c);
+    return true;
+  }
+  if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
+    chanBufPut(c, ep);
+    unlock(&c->lock);
+    return true;
+  }
+  if (!block) {
+    unlock(&c->lock);
+    return false;
+  }
+  if (!chanBlock(c, &c->sendq, ep, waitReason::chanSend)) {
+    // Woken by close.
+    if (!c->closed.load(std::memory_order_relaxed)) throw_("chansend: spurious wakeup");
+    panicSendOnClosed();
+  }
+  return true;
+}
+
+// chanrecv (chan.go): returns whether a receive happened (always, if block)
+// and in *ok whether it carried a value. On return ep holds an element.
+bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
+  if (!c) {
+    if (!block) return false;
+    blockNil(waitReason::chanReceiveNilChan);
+  }
+  // Fast path: a non-blocking receive on an empty channel. Seeing it empty,
+  // then not closed, means it was empty while open (it cannot reopen);
+  // seeing it closed requires a second empty check, since a send may have
+  // landed between the two loads and must not be lost.
+  if (!block && c->empty()) {
+    if (c->closed.load(std::memory_order_acquire) == 0) return false;
+    if (c->empty()) {
+      san::acquire(c);
+      elemZero(c, ep);
+      *ok = false;
+      return true;
+    }
+  }
+
+  lock(&c->lock);
+  if (c->closed.load(std::memory_order_relaxed) && c->qcount.load(std::memory_order_relaxed) == 0) {
+    unlock(&c->lock);
+    san::acquire(c);
+    elemZero(c, ep);
+    *ok = false;
+    return true;
+  }
+  if (sudog* sg = c->sendq.dequeue()) {
+    chanRecvFromWaiter(c, sg, ep, unlockChan, c);
+    *ok = true;
+    return true;
+  }
+  if (c->qcount.load(std::memory_order_relaxed) > 0) {
+    chanBufTake(c, ep);
+    unlock(&c->lock);
+    *ok = true;
+    return true;
+  }
+  if (!block) {
+    unlock(&c->lock);
+    return false;
+  }
+  *ok = chanBlock(c, &c->recvq, ep, waitReason::chanReceive);
+  if (!*ok) elemZero(c, ep);  // woken by close
+  return true;
+}
+
+}  // namespace
+
+// ---- shared with select ----------------------------------------------------------------
+
+void chanBufPut(hchan* c, void* ep) {
+  unsigned char* qp = c->slot(c->sendx);
+  syncSlot(qp);
+  elemMove(c, qp, ep);
+  if (++c->sendx == c->dataqsiz) c->sendx = 0;
+  c->qcount.store(c->qcount.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void chanBufTake(hchan* c, void* ep) {
+  unsigned char* qp = c->slot(c->recvx);
+  syncSlot(qp);
+  elemMove(c, ep, qp);
+  elemDestroy(c, qp);
+  if (++c->recvx == c->dataqsiz) c->recvx = 0;
+  c->qcount.store(c->qcount.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+// send (chan.go): sg is a parked receiver, already dequeued; c is locked and
+// unlockf releases it.
+void chanSendToWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), void* arg) {
+  san::acquire(sg);
+  if (sg->elem) {
+    elemMove(c, sg->elem, ep);
+    sg->elem = nullptr;
+  }
+  g* gp = sg->gp;
+  unlockf(arg);
+  gp->param = sg;
+  sg->success = true;
+  goready(gp);
+}
+
+// recv (chan.go): sg is a parked sender, already dequeued.
+void chanRecvFromWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), void* arg) {
+  san::acquire(sg);
+  if (c->dataqsiz == 0) {
+    elemMove(c, ep, sg->elem);
+  } else {
+    // The buffer is full (a sender waits): take its head, and put the
+    // sender's value in the slot that frees, which is also the tail.
+    unsigned char* qp = c->slot(c->recvx);
+    syncSlot(qp);
+    elemMove(c, ep, qp);
+    elemDestroy(c, qp);
+    elemMove(c, qp, sg->elem);
+    if (++c->recvx == c->dataqsiz) c->recvx = 0;
+    c->sendx = c->recvx;
+  }
+  sg->elem = nullptr;
+  g* gp = sg->gp;
+  unlockf(arg);
+  gp->param = sg;
+  sg->success = true;
+  goready(gp);
+}
+
+// A Go run-time panic with a plain message (runtime.plainError).
+void chanPanic(const char* msg) { throw runtime::PlainError(msg); }
+
+void panicSendOnClosed() { chanPanic("send on closed channel"); }
+
+void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason) {
+  getm()->locks -= nlocks;
+  gopark(unlockf, arg, reason);
+}
+
+// ---- entry points --------------------------------------------------------------------
+
+hchan* makechan(const ChanType* t, int64_t size) {
+  // Go bounds the buffer by the maximum allocation; we by the 32-bit
+  // indices and 1 TiB of buffer.
+  if (size < 0 || size > int64_t(UINT32_MAX) || uint64_t(size) * t->size > (uint64_t(1) << 40)) {
+    chanPanic("makechan: size out of range");
+  }
+  size_t bytes = bufOffset(t) + size_t(size) * t->size;
+  void* mem = ::operator new(bytes, std::align_val_t(chanAlign(t)));
+  hchan* c = ::new (mem) hchan();
+  c->elemtype = t;
+  c->elemsize = t->size;
+  c->dataqsiz = uint32_t(size);
+  c->buf = static_cast<unsigned char*>(mem) + bufOffset(t);
+  return c;
+}
+
+void freechan(hchan* c) {
+  // Last reference: nobody can be parked on c (a parked G holds one).
+  for (uint32_t n = c->qcount.load(std::memory_order_relaxed), i = c->recvx; n > 0; n--) {
+    elemDestroy(c, c->slot(i));
+    if (++i == c->dataqsiz) i = 0;
+  }
+  const ChanType* t = c->elemtype;
+  c->~hchan();
+  ::operator delete(static_cast<void*>(c), std::align_val_t(chanAlign(t)));
+}
+
+void chansend1(hchan* c, void* elem) { chansend(c, elem, true); }
+bool chansendnb(hchan* c, void* elem) { return chansend(c, elem, false); }
+
+bool chanrecv1(hchan* c, void* elem) {
+  bool ok = false;
+  chanrecv(c, elem, true, &ok);
+  return ok;
+}
+
+bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false, ok); }
+
+void closechan(hchan* c) {
+  if (!c) chanPanic("close of nil channel");
+  lock(&c->lock);
+  if (c->closed.load(std::memory_order_relaxed)) {
+    unlock(&c->lock);
+    chanPanic("close of closed channel");
+  }
+  san::release(c);
+  c->closed.store(1, std::memory_order_release);
+
+  // Every waiter wakes with success == false: receivers make their own zero
+  // value, senders panic. Collect them first and ready them unlocked.
+  g* glist = nullptr;
+  for (waitq* q : {&c->recvq, &c->sendq}) {
+    while (sudog* sg = q->dequeue()) {
+      sg->elem = nullptr;
+      sg->success = false;
+      g* gp = sg->gp;
+      gp->param = sg;
+      gp->schedlink = glist;
+      glist = gp;
+    }
+  }
+  unlock(&c->lock);
+  while (g* gp = glist) {
+    glist = gp->schedlink;
+    gp->schedlink = nullptr;
+    goready(gp);
+  }
+}
+
+int chanlen(hchan* c) { return c ? int(c->qcount.load(std::memory_order_relaxed)) : 0; }
+int chancap(hchan* c) { return c ? int(c->dataqsiz) : 0; }
+
+}  // namespace gort::internal

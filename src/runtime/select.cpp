@@ -1,0 +1,263 @@
+// select.cpp: the select statement (mirrors runtime/select.go).
+//
+// Design. selectgo gets the cases in an array on the caller's stack (sends
+// first, then receives, as Go's compiler lays them out) and scratch space for
+// two orders, so a select allocates nothing (sudogs come from the per-P
+// cache):
+//   - pollorder: a uniformly random permutation of the cases with a non-nil
+//     channel (inside-out Fisher-Yates with fastrandn), so that when several
+//     cases are ready each is chosen with equal probability;
+//   - lockorder: the same cases sorted by channel address (heap sort: n log n
+//     with no recursion), so that every select takes its channels' locks in
+//     one global order and two selects over the same channels cannot
+//     deadlock. A channel named by several cases is locked once.
+// With every lock held, pass 1 looks for a case that can proceed now, in
+// pollorder. If none can and there is no default, pass 2 enqueues a sudog
+// for every case (linked on g.waiting in lock order) and parks; the unlock
+// callback drops the locks only once the G is marked waiting, so no wake-up
+// is lost. The partner that dequeues one of these sudogs first wins the CAS
+// on g.selectDone (waitq::dequeue); any other partner skips the G's other
+// sudogs, so a parked select is woken by exactly one case. On waking, pass 3
+// retakes the locks, finds the winning sudog (g.param) and unlinks the rest.
+//
+// Rejected alternative: one lock-free "select word" per G with sudogs
+// claimed by CAS before taking channel locks. It saves the lock sweep for
+// large selects but complicates close and the buffered paths; Go's design is
+// simple to reason about and its cost is a few uncontended locks.
+//
+// Lock order: the channels' locks in address order; nothing else is held.
+#include <cstdint>
+
+#include "runtime/chan.hpp"
+#include "runtime/sanitizer.hpp"
+#include "runtime/stubs.hpp"
+
+namespace gort::internal {
+
+namespace {
+
+struct selectState {
+  scase* cases;
+  uint16_t* lockorder;
+  int n;  // entries in lockorder
+};
+
+inline uintptr_t sortkey(const hchan* c) { return reinterpret_cast<uintptr_t>(c); }
+
+void sellock(const selectState& s) {
+  hchan* last = nullptr;
+  for (int i = 0; i < s.n; i++) {
+    hchan* c = s.cases[s.lockorder[i]].c;
+    if (c != last) {
+      last = c;
+      lock(&c->lock);
+    }
+  }
+}
+
+// Unlocks in reverse order. The select's cases and orders live on its
+// goroutine's stack; nothing here reads them after the last unlock.
+void selunlock(void* arg) {
+  const auto& s = *static_cast<const selectState*>(arg);
+  for (int i = s.n - 1; i >= 0; i--) {
+    hchan* c = s.cases[s.lockorder[i]].c;
+    if (i > 0 && c == s.cases[s.lockorder[i - 1]].c) continue;  // next iteration unlocks it
+    unlock(&c->lock);
+  }
+}
+
+int countLocks(const selectState& s) {
+  int n = 0;
+  for (int i = 0; i < s.n; i++) n += i == 0 || s.cases[s.lockorder[i]].c != s.cases[s.lockorder[i - 1]].c;
+  return n;
+}
+
+// park_m callback: g.waiting lists the sudogs in lock order, so equal
+// channels are adjacent; unlock each distinct one.
+bool selparkcommit(g* gp, void*) {
+  hchan* lastc = nullptr;
+  for (sudog* sg = gp->waiting; sg; sg = sg->waitlink) {
+    if (sg->c != lastc && lastc) unlockParked(&lastc->lock);
+    lastc = sg->c;
+  }
+  if (lastc) unlockParked(&lastc->lock);
+  return true;
+}
+
+// Builds pollorder (a random permutation of the cases with a channel) and
+// lockorder (those cases by channel address). Returns their length.
+int buildOrders(scase* cases, int ncases, uint16_t* pollorder, uint16_t* lockorder) {
+  int norder = 0;
+  for (int i = 0; i < ncases; i++) {
+    if (!cases[i].c) continue;  // nil channel: never ready, never locked
+    uint32_t j = fastrandn(uint32_t(norder + 1));
+    pollorder[norder] = pollorder[j];
+    pollorder[j] = uint16_t(i);
+    norder++;
+  }
+  // Heap sort by address; building from pollorder permutes equal channels.
+  for (int i = 0; i < norder; i++) {
+    int j = i;
+    hchan* c = cases[pollorder[i]].c;
+    while (j > 0 && sortkey(cases[lockorder[(j - 1) / 2]].c) < sortkey(c)) {
+      int k = (j - 1) / 2;
+      lockorder[j] = lockorder[k];
+      j = k;
+    }
+    lockorder[j] = pollorder[i];
+  }
+  for (int i = norder - 1; i >= 0; i--) {
+    uint16_t o = lockorder[i];
+    hchan* c = cases[o].c;
+    lockorder[i] = lockorder[0];
+    int j = 0;
+    for (;;) {
+      int k = j * 2 + 1;
+      if (k >= i) break;
+      if (k + 1 < i && sortkey(cases[lockorder[k]].c) < sortkey(cases[lockorder[k + 1]].c)) k++;
+      if (sortkey(c) < sortkey(cases[lockorder[k]].c)) {
+        lockorder[j] = lockorder[k];
+        j = k;
+        continue;
+      }
+      break;
+    }
+    lockorder[j] = o;
+  }
+  return norder;
+}
+
+// Pass 2 and the wake-up: park on every case, then unlink from the losers.
+// Called with every lock held; returns with every lock held.
+int parkOnAll(selectState& s, int nsends, bool* caseSuccess) {
+  g* gp = getg();
+  if (gp->waiting) throw_("gp.waiting != nil");
+  sudog** nextp = &gp->waiting;
+  for (int i = 0; i < s.n; i++) {
+    int casi = s.lockorder[i];
+    hchan* c = s.cases[casi].c;
+    sudog* sg = acquireSudog();
+    sg->gp = gp;
+    sg->isSelect = true;
+    sg->elem = s.cases[casi].elem;
+    sg->c = c;
+    sg->waitlink = nullptr;
+    *nextp = sg;
+    nextp = &sg->waitlink;
+    san::release(sg);
+    if (casi < nsends) {
+      c->sendq.enqueue(sg);
+    } else {
+      c->recvq.enqueue(sg);
+    }
+  }
+  gp->param = nullptr;
+  parkHolding(countLocks(s), selparkcommit, nullptr, waitReason::select);
+
+  sellock(s);
+  gp->selectDone.store(0, std::memory_order_relaxed);
+  auto* won = static_cast<sudog*>(gp->param);
+  gp->param = nullptr;
+  // Pass 3: dequeue from the unsuccessful channels, or they pile up on quiet
+  // ones. The sudogs are in lock order, as the cases in lockorder.
+  int casi = -1;
+  sudog* sglist = gp->waiting;
+  for (sudog* sg1 = sglist; sg1; sg1 = sg1->waitlink) {
+    sg1->isSelect = false;
+    sg1->elem = nullptr;
+  }
+  gp->waiting = nullptr;
+  for (int i = 0; i < s.n; i++) {
+    int k = s.lockorder[i];
+    if (sglist == won) {
+      casi = k;  // already dequeued by the goroutine that woke us
+      *caseSuccess = sglist->success;
+    } else if (k < nsends) {
+      s.cases[k].c->sendq.dequeueSudoG(sglist);
+    } else {
+      s.cases[k].c->recvq.dequeueSudoG(sglist);
+    }
+    sudog* next = sglist->waitlink;
+    sglist->waitlink = nullptr;
+    sglist->c = nullptr;
+    releaseSudog(sglist);
+    sglist = next;
+  }
+  if (casi < 0) throw_("selectgo: bad wakeup");
+  return casi;
+}
+
+}  // namespace
+
+int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, bool* recvOK) {
+  int ncases = nsends + nrecvs;
+  uint16_t* pollorder = order;
+  uint16_t* lockorder = order + ncases;
+  int norder = buildOrders(cases, ncases, pollorder, lockorder);
+  selectState s{cases, lockorder, norder};
+  *recvOK = false;
+  if (norder == 0 && !block) return -1;
+  sellock(s);
+
+  // Pass 1: a case that can proceed now, in random order.
+  for (int i = 0; i < norder; i++) {
+    int casi = pollorder[i];
+    scase& cas = cases[casi];
+    hchan* c = cas.c;
+    if (casi >= nsends) {
+      if (sudog* sg = c->sendq.dequeue()) {
+        chanRecvFromWaiter(c, sg, cas.elem, selunlock, &s);
+        *recvOK = true;
+        return casi;
+      }
+      if (c->qcount.load(std::memory_order_relaxed) > 0) {
+        chanBufTake(c, cas.elem);
+        selunlock(&s);
+        *recvOK = true;
+        return casi;
+      }
+      if (c->closed.load(std::memory_order_relaxed)) {
+        selunlock(&s);
+        san::acquire(c);
+        elemZero(c, cas.elem);
+        return casi;
+      }
+    } else {
+      if (c->closed.load(std::memory_order_relaxed)) {
+        selunlock(&s);
+        panicSendOnClosed();
+      }
+      if (sudog* sg = c->recvq.dequeue()) {
+        chanSendToWaiter(c, sg, cas.elem, selunlock, &s);
+        return casi;
+      }
+      if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
+        chanBufPut(c, cas.elem);
+        selunlock(&s);
+        return casi;
+      }
+    }
+  }
+  if (!block) {
+    selunlock(&s);
+    return -1;
+  }
+
+  bool success = false;
+  int casi = parkOnAll(s, nsends, &success);
+  selunlock(&s);
+  if (casi < nsends) {
+    if (!success) panicSendOnClosed();  // woken by close
+  } else {
+    *recvOK = success;
+    if (!success) elemZero(cases[casi].c, cases[casi].elem);
+  }
+  return casi;
+}
+
+void block() {
+  gopark(nullptr, nullptr, waitReason::selectNoCases);
+  throw_("unreachable");
+}
+
+}  // namespace gort::internal
