@@ -140,4 +140,118 @@ gort_trace_trampoline:
         .cfi_endproc
         .size   gort_trace_trampoline, .-gort_trace_trampoline
 
+// Asynchronous preemption (the role of Go's asyncPreempt). The SIGURG
+// handler (preempt.cpp) makes the interrupted goroutine "call" this stub: it
+// leaves the interrupted rsp's 128-byte red zone alone, stores the
+// interrupted pc just below it, and points rsp there. The stub saves every
+// register the interrupted code may be using (general registers, flags and
+// the whole x87/SSE/AVX state through xsave), lets the scheduler switch the
+// goroutine out, restores everything and returns with `ret $128`, which
+// pops the pc and steps back over the red zone.
+        .globl  gort_async_preempt
+        .type   gort_async_preempt, @function
+        .p2align 4
+gort_async_preempt:
+        .cfi_startproc
+        .cfi_signal_frame
+        .cfi_def_cfa rsp, 136
+        .cfi_offset rip, -136
+        pushfq
+        .cfi_adjust_cfa_offset 8
+        pushq   %rax
+        .cfi_adjust_cfa_offset 8
+        pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbx, 0
+        pushq   %rcx
+        .cfi_adjust_cfa_offset 8
+        pushq   %rdx
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rdi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbp, 0
+        pushq   %r8
+        .cfi_adjust_cfa_offset 8
+        pushq   %r9
+        .cfi_adjust_cfa_offset 8
+        pushq   %r10
+        .cfi_adjust_cfa_offset 8
+        pushq   %r11
+        .cfi_adjust_cfa_offset 8
+        pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r12, 0
+        pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r13, 0
+        pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r14, 0
+        pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r15, 0
+        movq    %rsp, %rbp
+        .cfi_def_cfa_register rbp
+        subq    gort_xsave_size(%rip), %rsp
+        andq    $-64, %rsp
+        // xrstor faults unless the xsave header's reserved bytes are zero,
+        // and xsave does not write them.
+        xorl    %eax, %eax
+        movq    %rax, 512(%rsp)
+        movq    %rax, 520(%rsp)
+        movq    %rax, 528(%rsp)
+        movq    %rax, 536(%rsp)
+        movq    %rax, 544(%rsp)
+        movq    %rax, 552(%rsp)
+        movq    %rax, 560(%rsp)
+        movq    %rax, 568(%rsp)
+        movl    $-1, %eax
+        movl    $-1, %edx
+        xsave64 (%rsp)
+        call    gort_async_preempt2
+        movl    $-1, %eax
+        movl    $-1, %edx
+        xrstor64 (%rsp)
+        movq    %rbp, %rsp
+        .cfi_def_cfa_register rsp
+        popq    %r15
+        .cfi_adjust_cfa_offset -8
+        popq    %r14
+        .cfi_adjust_cfa_offset -8
+        popq    %r13
+        .cfi_adjust_cfa_offset -8
+        popq    %r12
+        .cfi_adjust_cfa_offset -8
+        popq    %r11
+        .cfi_adjust_cfa_offset -8
+        popq    %r10
+        .cfi_adjust_cfa_offset -8
+        popq    %r9
+        .cfi_adjust_cfa_offset -8
+        popq    %r8
+        .cfi_adjust_cfa_offset -8
+        popq    %rbp
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rdx
+        .cfi_adjust_cfa_offset -8
+        popq    %rcx
+        .cfi_adjust_cfa_offset -8
+        popq    %rbx
+        .cfi_adjust_cfa_offset -8
+        popq    %rax
+        .cfi_adjust_cfa_offset -8
+        popfq
+        .cfi_adjust_cfa_offset -8
+        ret     $128
+        .cfi_endproc
+        .size   gort_async_preempt, .-gort_async_preempt
+
         .section .note.GNU-stack,"",@progbits

@@ -56,6 +56,7 @@
 #include "runtime/asm_amd64.h"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
+#include "runtime/preempt.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/signal_unix.hpp"
@@ -578,6 +579,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   gp->goid = newGoid(pp);
   gp->parentGoid = parent && parent->mp->curg ? parent->mp->curg->goid : 0;
   gp->gopc = reinterpret_cast<uintptr_t>(callerpc);
+  if (debug.tracebackancestors > 0 || gp->ancestors) saveAncestors(gp, parent && parent->mp ? parent->mp->curg : nullptr);
   gp->waitreason = waitReason::zero;
   gp->preempt = false;
   countGoroutine(pp, +1);
@@ -590,6 +592,7 @@ void newprocCommit(g* gp, GoEntry entry) {
     globrunqput(gp);
   }
   if (mainStarted.load(std::memory_order_relaxed)) wakep();
+  checkPreempt();
 }
 
 // ---- switching ------------------------------------------------------------------
@@ -696,6 +699,11 @@ g* gosched_m(g* gp, m* mp) {
   return nullptr;
 }
 
+g* gopreempt_m(g* gp, m* mp) {
+  gp->preempt = false;
+  return gosched_m(gp, mp);
+}
+
 g* goexit0(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Gdead);
   countGoroutine(mp->pp, -1);
@@ -765,6 +773,8 @@ void goparkunlock(mutex* l, waitReason reason) {
   getm()->locks--;
   gopark(parkunlock_c, l, reason);
 }
+
+void gopreempt() { mcall(gopreempt_m); }
 
 void goready(g* gp) {
   san::release(gp);
@@ -1046,8 +1056,7 @@ void preemptall() {
     p* pp = allp[i];
     if (pp->status.load(std::memory_order_relaxed) != _Prunning) continue;
     m* mp = pp->mp;
-    // Cooperative: the G yields at its next runtime entry (checkPreempt).
-    if (mp && mp->curg) mp->curg->preempt = true;
+    if (mp) preemptone(pp);
   }
 }
 
@@ -1297,6 +1306,16 @@ top:
   goto top;
 }
 
+// Runs the function the G that just switched out asked for. mcallfn is
+// non-null exactly while a G is between mcall and its function's end (the
+// preemption handler relies on that).
+g* runMcallFn(m* mp) {
+  g* (*fn)(g*, m*) = mp->mcallfn;
+  g* gp = fn(mp->curg, mp);
+  mp->mcallfn = nullptr;
+  return gp;
+}
+
 // GODEBUG=migrateonpark=1 (default in sanitizer builds): hand our P to
 // another M and go idle, so the next goroutines resume on another thread.
 // Tests then catch state wrongly kept in thread-locals across a park.
@@ -1327,9 +1346,7 @@ void migrateP(m* mp) {
       execute(mp, gp, inheritTime);
     }
     // Back on g0: the G switched out with mcall(fn).
-    for (g* gp = mp->mcallfn(mp->curg, mp); gp; gp = mp->mcallfn(mp->curg, mp)) {
-      execute(mp, gp, true);
-    }
+    for (g* gp = runMcallFn(mp); gp; gp = runMcallFn(mp)) execute(mp, gp, true);
     if (debug.migrateonpark && !mp->lockedg && fastrandn(4) == 0) migrateP(mp);
   }
 }
@@ -1741,6 +1758,7 @@ void schedinit() {
   parsedebugvars();
   installTerminateHandler();
   initSignals();
+  initPreemption();
   int32_t procs = ncpu;
   if (int32_t n = gogetenvGOMAXPROCS(); n > 0) procs = n;
   {
@@ -1890,6 +1908,7 @@ void* sysmon(void*) {
       lastTrace = now;
       schedtrace(debug.scheddetail > 0);
     }
+    preemptLongRunning(now);
     if (now - lastScavenge >= kStackColdAge) {
       lastScavenge = now;
       stackScavenge(now, kStackColdAge);

@@ -111,6 +111,8 @@ struct alignas(64) g {
   void* closure = nullptr;  // &inlineClosure[0] or a heap block
   size_t closureAlign = 0;  // alignment of a heap closure
   EhGlobals eh;
+  struct PanicCtx* _panic = nullptr;        // innermost panic running deferred calls (panic.cpp)
+  struct AncestorInfo* ancestors = nullptr;  // GODEBUG=tracebackancestors (traceback.cpp)
   void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
   void* asanFakeStack = nullptr;
   g* alllink = nullptr;   // allgs chain (append only)
@@ -201,6 +203,9 @@ struct alignas(64) p {
   uintptr_t gSlabNext = 0, gSlabEnd = 0;  // batch of unused g memory (malg)
   std::atomic<int64_t> ngoroutines{0};    // goroutines started minus exited here
   timerHeap timers;                       // this P's timers (time.cpp)
+  // sysmon's view (preempt.cpp): the schedtick it last saw and since when.
+  uint32_t sysmonSchedtick = 0;
+  int64_t sysmonSchedwhen = 0;
 };
 
 // Global scheduler state.

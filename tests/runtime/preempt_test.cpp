@@ -1,0 +1,135 @@
+// Preemption tests (proposal 24543; runtime/proc_test.go's
+// TestPreemption*, TestAsyncPreempt): tight loops that never enter the
+// runtime are preempted by signal, with every register preserved.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <unistd.h>
+
+#include "gort/go.hpp"
+#include "gort/runtime.hpp"
+#include "runtime/preempt.hpp"
+#include "runtime/runtime2.hpp"
+
+namespace {
+
+std::atomic<bool> spinnerStarted{false};
+
+// The loop body is plain arithmetic: no call, no runtime entry.
+__attribute__((noinline)) void spinForever() {
+  spinnerStarted.store(true);
+  volatile uint64_t x = 1;
+  for (;;) x = x * 6364136223846793005ull + 1442695040888963407ull;
+}
+
+void spinnerMain() {
+  gort::go(spinForever);
+  // On one P the spinner takes over as soon as main yields; main gets the P
+  // back only if the spinner is preempted.
+  while (!spinnerStarted.load()) gort::runtime::Gosched();
+  for (int i = 0; i < 5; i++) gort::runtime::Gosched();
+  std::fprintf(stderr, "main finished\n");
+}
+
+class PreemptDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+#if !defined(GORT_TSAN)
+TEST_F(PreemptDeathTest, TightLoopDoesNotStarveMainAtOneP) {
+  EXPECT_EXIT(
+      {
+        setenv("GOMAXPROCS", "1", 1);
+        gort::Main(0, nullptr, spinnerMain);
+      },
+      ::testing::ExitedWithCode(0), "main finished");
+}
+#endif
+
+void starvedMain() {
+  // A plain thread reports the starvation the runtime cannot prevent.
+  std::thread([] {
+    usleep(300 * 1000);
+    std::fprintf(stderr, "main starved\n");
+    std::_Exit(3);
+  }).detach();
+  gort::go(spinForever);
+  while (!spinnerStarted.load()) gort::runtime::Gosched();
+  std::fprintf(stderr, "main finished\n");
+}
+
+TEST_F(PreemptDeathTest, AsyncPreemptOffShowsTheStarvation) {
+  EXPECT_EXIT(
+      {
+        setenv("GOMAXPROCS", "1", 1);
+        setenv("GODEBUG", "asyncpreemptoff=1", 1);
+        gort::Main(0, nullptr, starvedMain);
+      },
+      ::testing::ExitedWithCode(3), "main starved");
+}
+
+// Each worker mixes integer, SSE and x87-free double arithmetic in
+// registers; any register lost across a preemption corrupts the result.
+__attribute__((noinline)) double work(uint64_t seed, uint64_t iters, uint64_t* outInt) {
+  uint64_t a = seed, b = seed ^ 0x9E3779B97F4A7C15ull, c = 7;
+  double x = double(seed % 1000) + 0.5, y = 1.0;
+  for (uint64_t i = 0; i < iters; i++) {
+    a = a * 6364136223846793005ull + 1442695040888963407ull;
+    b ^= a >> 17;
+    c += (a ^ b) & 0xff;
+    x = x * 0.999999 + double(c & 7);
+    y = std::fma(y, 1.0000001, 0.25);
+  }
+  *outInt = a ^ b ^ c;
+  return x + y;
+}
+
+TEST(Preempt, RegistersSurviveThousandsOfPreemptions) {
+  int prev = gort::runtime::GOMAXPROCS(2);  // also starts the runtime
+  if (!gort::internal::asyncPreemptAvailable()) GTEST_SKIP() << "async preemption unavailable in this build";
+  constexpr int kWorkers = 8;
+  constexpr uint64_t kIters = 30'000'000;
+  uint64_t wantInt[kWorkers];
+  double want[kWorkers];
+  for (int i = 0; i < kWorkers; i++) want[i] = work(uint64_t(i + 1), kIters / 10, &wantInt[i]);
+  uint64_t before = gort::internal::asyncPreemptions.load();
+  std::atomic<int> bad{0}, done{0};
+  // Besides sysmon's 10 ms requests, a plain thread asks every P to yield
+  // every 100 us, so the signal path runs thousands of times.
+  std::atomic<bool> stop{false};
+  std::thread hammer([&] {
+    while (!stop.load()) {
+      for (int i = 0; i < gort::internal::gomaxprocs.load(); i++) {
+        gort::internal::preemptone(gort::internal::allp[i]);
+      }
+      usleep(100);
+    }
+  });
+  gort::Run([&] {
+    for (int round = 0; round < 10; round++) {
+      for (int i = 0; i < kWorkers; i++) {
+        gort::go([&, i] {
+          uint64_t gotInt;
+          double got = work(uint64_t(i + 1), kIters / 10, &gotInt);
+          if (got != want[i] || gotInt != wantInt[i]) bad++;
+          done++;
+        });
+      }
+    }
+    while (done.load() < 10 * kWorkers) gort::runtime::Gosched();
+  });
+  stop = true;
+  hammer.join();
+  EXPECT_EQ(bad.load(), 0);
+  uint64_t preempted = gort::internal::asyncPreemptions.load() - before;
+  std::printf("async preemptions: %lu\n", static_cast<unsigned long>(preempted));
+  EXPECT_GT(preempted, 1000u);
+  gort::runtime::GOMAXPROCS(prev);
+}
+
+}  // namespace
