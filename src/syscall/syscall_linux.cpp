@@ -2,6 +2,10 @@
 // the boundary helper and Errno, the error values of system calls.
 #include "gort/syscall.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 #include "runtime/runtime2.hpp"
 
 namespace gort::internal {
@@ -12,3 +16,37 @@ bool onGoroutine() {
 }
 
 }  // namespace gort::internal
+
+namespace gort::syscall {
+
+std::string ErrnoError::Error() const {
+  // Go's table is glibc's strerror with a lower-case first letter.
+  char buf[128];
+  const char* s = strerror_r(errnum, buf, sizeof(buf));
+  std::string out = s ? s : "errno " + std::to_string(errnum);
+  if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z' && !(out.size() > 1 && out[1] >= 'A' && out[1] <= 'Z')) {
+    out[0] = char(out[0] - 'A' + 'a');
+  }
+  return out;
+}
+
+bool ErrnoError::Timeout() const { return errnum == EAGAIN || errnum == EWOULDBLOCK || errnum == ETIMEDOUT; }
+
+bool ErrnoError::Temporary() const {
+  return errnum == EINTR || errnum == EMFILE || errnum == ENFILE || errnum == ECONNRESET ||
+         errnum == ECONNABORTED || Timeout();
+}
+
+bool ErrnoError::Equals(const error::Interface& o) const {
+  auto* e = dynamic_cast<const ErrnoError*>(&o);
+  return e && e->errnum == errnum;
+}
+
+error Errno(int e) { return make_error<ErrnoError>(e); }
+
+int ErrnoOf(const error& err) {
+  auto* e = errors::As<ErrnoError>(err);
+  return e ? e->errnum : 0;
+}
+
+}  // namespace gort::syscall

@@ -1,0 +1,88 @@
+// fd.hpp: internal/poll's FD, the descriptor under net's connections and
+// os's files (mirrors internal/poll/fd_unix.go, fd_mutex.go,
+// fd_poll_runtime.go).
+//
+// An FD is pollable (socket, pipe: non-blocking, registered with the
+// netpoller; an operation that would block parks the goroutine) or not
+// (regular file: each call goes through the syscall boundary, so a slow
+// disk costs a thread, not a P).
+//
+// Concurrency (fd_mutex.go's contract): reads are serialised with reads,
+// writes with writes, and every operation holds a reference. Close marks the
+// FD closed, wakes everything blocked on it (they fail with
+// ErrNetClosing / ErrFileClosing), and the descriptor itself is closed when
+// the last reference goes, so a concurrent operation never sees its number
+// reused. Unlike Go, Close does not wait for that moment.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <utility>
+
+#include "gort/errors.hpp"
+#include "runtime/lock_futex.hpp"
+#include "runtime/netpoll.hpp"
+
+namespace gort::poll {
+
+// internal/poll's errors.
+extern const error ErrNetClosing;        // "use of closed network connection" (net.ErrClosed)
+extern const error ErrFileClosing;       // "use of closed file"
+extern const error ErrDeadlineExceeded;  // "i/o timeout" (os.ErrDeadlineExceeded); Timeout() true
+extern const error ErrNotPollable;       // "not pollable"
+
+class FD {
+ public:
+  FD(int sysfd, bool isStream, bool zeroReadIsEOF, bool isFile)
+      : sysfd_(sysfd), isStream_(isStream), zeroReadIsEOF_(zeroReadIsEOF), isFile_(isFile) {}
+  FD(const FD&) = delete;
+  FD& operator=(const FD&) = delete;
+  ~FD();
+
+  // Registers with the poller if pollable; a descriptor epoll refuses
+  // (a regular file) becomes a blocking one.
+  error Init(bool pollable);
+  int Sysfd() const { return sysfd_; }
+  bool Pollable() const { return pd_ != nullptr; }
+
+  error Close();
+  std::pair<int64_t, error> Read(void* p, size_t n);
+  std::pair<int64_t, error> Write(const void* p, size_t n);
+  std::pair<int64_t, error> Pread(void* p, size_t n, int64_t off);
+  std::pair<int64_t, error> ReadFrom(void* p, size_t n, sockaddr_storage* from, socklen_t* fromlen);
+  std::pair<int64_t, error> WriteTo(const void* p, size_t n, const sockaddr* to, socklen_t tolen);
+  // accept4 with the poller; returns the new descriptor and the name of the
+  // failing call ("accept4") with the error.
+  std::pair<int, error> Accept(sockaddr_storage* sa, socklen_t* salen, const char** errcall);
+  // Connect: waits for a non-blocking connect to finish.
+  error Connect(const sockaddr* sa, socklen_t len);
+  error Shutdown(int how);
+  // Deadlines in runtime nanotime (0: none, in the past: expired now).
+  error SetDeadline(int64_t t, int mode);
+  // fd_mutex.go's reference: hold it across direct uses of Sysfd().
+  bool Incref();
+  void Decref();
+
+ private:
+  struct Waiters;
+  enum Dir { kRead = 0, kWrite = 1 };
+  bool rwlock(Dir d);
+  void rwunlock(Dir d);
+  void dropRef();  // mu held; unlocks it; closes the descriptor if last
+  error closingErr() const { return isFile_ ? ErrFileClosing : ErrNetClosing; }
+  error convertErr(int pollErr) const;
+  template <class F>
+  std::pair<ssize_t, int> call(F&& f);
+
+  int sysfd_;
+  bool isStream_, zeroReadIsEOF_, isFile_;
+  internal::pollDesc* pd_ = nullptr;
+  internal::mutex mu_;      // guards the fields below
+  int32_t refs_ = 0;
+  bool closed_ = false;
+  bool locked_[2] = {false, false};
+  internal::gList waiting_[2];  // goroutines waiting for the read / write lock
+};
+
+}  // namespace gort::poll
