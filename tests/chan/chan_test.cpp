@@ -720,4 +720,58 @@ TEST_P(ChanTest, NoHeapAllocationOnTheFastPaths) {
 
 INSTANTIATE_TEST_SUITE_P(Procs, ChanTest, ::testing::Values(1, 2, 4));
 
+// ---- fatal paths: small programs meant to die, checked against Go 1.19 ------------------
+
+class ChanDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+// A goroutine blocked on a nil channel, or in select {}, counts for deadlock
+// detection and shows its wait reason in the dump, as in Go.
+void nilRecvMain() { chan<int>().recv(); }
+void nilSendMain() { chan<int>().send(1); }
+void emptySelectMain() { gort::select(); }
+void blockedRecvMain() { make_chan<int>().recv(); }
+void blockedSendMain() { make_chan<int>().send(1); }
+void blockedSelectMain() {
+  auto c = make_chan<int>(), d = make_chan<int>();
+  gort::select(gort::recv(c), gort::send(d, 1));
+}
+void sendOnClosedMain() {
+  auto c = make_chan<int>(1);
+  gort::close(c);
+  c.send(1);
+}
+void closeNilMain() { gort::close(chan<int>()); }
+
+constexpr const char* kDeadlock = "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 ";
+
+TEST_F(ChanDeathTest, ReceiveFromNilChannelDeadlocks) {
+  EXPECT_EXIT(gort::Main(0, nullptr, nilRecvMain), ::testing::ExitedWithCode(2),
+              std::string(kDeadlock) + "\\[chan receive \\(nil chan\\)\\]:");
+}
+TEST_F(ChanDeathTest, SendToNilChannelDeadlocks) {
+  EXPECT_EXIT(gort::Main(0, nullptr, nilSendMain), ::testing::ExitedWithCode(2),
+              std::string(kDeadlock) + "\\[chan send \\(nil chan\\)\\]:");
+}
+TEST_F(ChanDeathTest, EmptySelectDeadlocks) {
+  EXPECT_EXIT(gort::Main(0, nullptr, emptySelectMain), ::testing::ExitedWithCode(2),
+              std::string(kDeadlock) + "\\[select \\(no cases\\)\\]:");
+}
+TEST_F(ChanDeathTest, BlockedOperationsDeadlockWithTheirWaitReason) {
+  EXPECT_EXIT(gort::Main(0, nullptr, blockedRecvMain), ::testing::ExitedWithCode(2),
+              std::string(kDeadlock) + "\\[chan receive\\]:");
+  EXPECT_EXIT(gort::Main(0, nullptr, blockedSendMain), ::testing::ExitedWithCode(2),
+              std::string(kDeadlock) + "\\[chan send\\]:");
+  EXPECT_EXIT(gort::Main(0, nullptr, blockedSelectMain), ::testing::ExitedWithCode(2),
+              std::string(kDeadlock) + "\\[select\\]:");
+}
+TEST_F(ChanDeathTest, UnrecoveredChannelPanicsPrintGosReport) {
+  EXPECT_EXIT(gort::Main(0, nullptr, sendOnClosedMain), ::testing::ExitedWithCode(2),
+              "panic: send on closed channel\n\ngoroutine 1 \\[running\\]:");
+  EXPECT_EXIT(gort::Main(0, nullptr, closeNilMain), ::testing::ExitedWithCode(2),
+              "panic: close of nil channel\n\ngoroutine 1 \\[running\\]:");
+}
+
 }  // namespace
