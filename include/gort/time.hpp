@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "gort/chan.hpp"
+
 namespace gort::time {
 
 // Duration is Go's time.Duration: a signed count of nanoseconds.
@@ -102,13 +104,18 @@ struct timerState;
 
 // Timer is a handle to a single event (Go's *Timer; copies share it). An
 // armed timer stays alive while armed, whether or not handles remain.
+// Channel timers follow Go 1.23: once Stop or Reset returns, no value sent
+// for the earlier arming can be received from C.
 class Timer {
  public:
+  recv_only<Time> C;  // NewTimer: receives the time when the timer fires
+
   Timer() = default;
   Timer(const Timer& o);
   Timer(Timer&& o) noexcept;
   Timer& operator=(Timer o) noexcept;
   ~Timer();
+  explicit operator bool() const { return st_ != nullptr; }
 
   // Stop prevents the timer from firing; it returns true if the call
   // stopped it, false if it had already expired or been stopped. For a
@@ -126,5 +133,36 @@ class Timer {
 
 // AfterFunc waits for d, then calls f in its own goroutine.
 Timer AfterFunc(Duration d, std::function<void()> f);
+// NewTimer sends the current time on its C after at least d.
+Timer NewTimer(Duration d);
+// After(d) is NewTimer(d).C.
+recv_only<Time> After(Duration d);
+
+// Ticker delivers the time on C every period (Go's *Ticker). A slow
+// receiver misses ticks rather than queueing them. Stop it when done: an
+// unstopped ticker runs for the life of the program, as before Go 1.23.
+class Ticker {
+ public:
+  recv_only<Time> C;
+  Ticker() = default;
+  Ticker(const Ticker& o);
+  Ticker(Ticker&& o) noexcept;
+  Ticker& operator=(Ticker o) noexcept;
+  ~Ticker();
+  void Stop();
+  // Reset stops the ticker and restarts it with period d (> 0).
+  void Reset(Duration d);
+
+  explicit Ticker(internal::timerState* st);  // adopts a reference
+
+ private:
+  internal::timerState* st_ = nullptr;
+};
+
+// NewTicker panics (throws std::invalid_argument) if d <= 0, with Go's
+// message "non-positive interval for NewTicker".
+Ticker NewTicker(Duration d);
+// Tick is NewTicker(d).C, or the nil channel if d <= 0.
+recv_only<Time> Tick(Duration d);
 
 }  // namespace gort::time

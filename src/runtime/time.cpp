@@ -117,7 +117,7 @@ void quiesce(timer* t) {
   if (!t->isSync) return;
   lock(&t->runLock);
   unlock(&t->runLock);
-  if (t->drain) t->drain(t->arg);
+  if (t->drain && t->arg) t->drain(t->arg);  // no arg: never armed
 }
 
 // ts.mu and t.mu held, t == ts->heap[0], due at now. Takes t off the heap

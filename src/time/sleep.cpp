@@ -35,6 +35,30 @@ timerState* newTimerState() {
   return st;
 }
 
+namespace {
+// Empties the channel of values sent for an earlier arming (Go 1.23).
+void drainChan(void* arg) {
+  auto* st = static_cast<timerState*>(arg);
+  while (st->c.try_recv()) {
+  }
+}
+}  // namespace
+
+timerState* newChanTimerState() {
+  timerState* st = newTimerState();
+  st->c = make_chan<Time>(1);
+  st->t.isSync = true;
+  st->t.drain = drainChan;
+  return st;
+}
+
+// Runs on a g0: a non-blocking send, so a slow receiver drops the value
+// (tickers skip ticks).
+void sendTime(void* arg, uintptr_t, int64_t) {
+  auto* st = static_cast<timerState*>(arg);
+  st->c.try_send(Now());
+}
+
 int64_t when(Duration d) {
   int64_t now = gort::internal::nanotime();
   int64_t w = now + d.Nanoseconds();
@@ -70,12 +94,13 @@ void Sleep(Duration d) {
   gort::internal::timeSleep(d.Nanoseconds());
 }
 
-Timer::Timer(internal::timerState* st) : st_(st) {}
-Timer::Timer(const Timer& o) : st_(o.st_) {
+Timer::Timer(internal::timerState* st) : C(st->c), st_(st) {}
+Timer::Timer(const Timer& o) : C(o.C), st_(o.st_) {
   if (st_) internal::timerRef(st_);
 }
-Timer::Timer(Timer&& o) noexcept : st_(std::exchange(o.st_, nullptr)) {}
+Timer::Timer(Timer&& o) noexcept : C(std::move(o.C)), st_(std::exchange(o.st_, nullptr)) {}
 Timer& Timer::operator=(Timer o) noexcept {
+  std::swap(C, o.C);
   std::swap(st_, o.st_);
   return *this;
 }
@@ -100,5 +125,14 @@ Timer AfterFunc(Duration d, std::function<void()> f) {
   gort::internal::timerModify(&st->t, internal::when(d), 0, internal::goFunc, st, 0);
   return Timer(st);
 }
+
+Timer NewTimer(Duration d) {
+  internal::timerState* st = internal::newChanTimerState();
+  st->t.f = internal::sendTime;
+  gort::internal::timerModify(&st->t, internal::when(d), 0, internal::sendTime, st, 0);
+  return Timer(st);
+}
+
+recv_only<Time> After(Duration d) { return NewTimer(d).C; }
 
 }  // namespace gort::time

@@ -13,6 +13,7 @@
 
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "gort/select.hpp"
 #include "gort/time.hpp"
 
 namespace {
@@ -231,5 +232,80 @@ TEST_P(TimeTest, TimersSurviveGOMAXPROCSChanges) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, TimeTest, ::testing::Values(1, 2, 4, 8));
+
+}  // namespace
+
+namespace {
+
+using gort::recv;
+using gort::select;
+
+class ChanTimerTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { prev_ = gort::runtime::GOMAXPROCS(GetParam()); }
+  void TearDown() override {
+    for (int i = 0; i < 500 && gort::runtime::NumGoroutine() != 0; i++) usleep(1000);
+    EXPECT_EQ(gort::runtime::NumGoroutine(), 0) << "goroutines leaked";
+    gort::runtime::GOMAXPROCS(prev_);
+  }
+  int prev_ = 0;
+};
+
+TEST_P(ChanTimerTest, NewTimerAndAfterDeliverTheTime) {
+  gort::Run([] {
+    time::Time t0 = time::Now();
+    time::Timer t = time::NewTimer(5 * Millisecond);
+    time::Time fired = t.C.recv();
+    EXPECT_GE(fired.Sub(t0), 5 * Millisecond);
+    EXPECT_FALSE(t.Stop());
+    time::Time t1 = time::Now();
+    time::After(3 * Millisecond).recv();
+    EXPECT_GE(time::Since(t1), 3 * Millisecond);
+    // A select with a timeout.
+    auto never = gort::make_chan<int>();
+    bool timedOut = false;
+    select(recv(never, [](int) {}), recv(time::After(2 * Millisecond), [&] { timedOut = true; }));
+    EXPECT_TRUE(timedOut);
+  });
+}
+
+// Go 1.23: after Stop or Reset returns, no stale value is received.
+TEST_P(ChanTimerTest, NoStaleValueAfterStopOrReset) {
+  gort::Run([] {
+    for (int i = 0; i < 200; i++) {
+      time::Timer t = time::NewTimer(Duration(int64_t(i % 20) * 1000));
+      if (i % 3 == 0) time::Sleep(Duration(int64_t(i % 7) * 1000));
+      if (i % 2 == 0) {
+        t.Stop();
+        EXPECT_FALSE(t.C.try_recv().has_value()) << i;
+      } else {
+        time::Time before = time::Now();
+        t.Reset(time::Hour);
+        EXPECT_FALSE(t.C.try_recv().has_value()) << i;
+        t.Reset(Duration(1000));
+        time::Time got = t.C.recv();
+        EXPECT_TRUE(got.After(before)) << i;
+      }
+    }
+  });
+}
+
+TEST_P(ChanTimerTest, TickerTicksAndStops) {
+  gort::Run([] {
+    time::Ticker tk = time::NewTicker(2 * Millisecond);
+    time::Time t0 = time::Now();
+    for (int i = 0; i < 5; i++) tk.C.recv();
+    EXPECT_GE(time::Since(t0), 10 * Millisecond);
+    tk.Reset(time::Millisecond);
+    tk.C.recv();
+    tk.Stop();
+    time::Sleep(5 * Millisecond);
+    EXPECT_FALSE(tk.C.try_recv().has_value());
+    EXPECT_THROW(time::NewTicker(Duration(0)), std::invalid_argument);
+    EXPECT_FALSE(bool(time::Tick(Duration(-1))));
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Procs, ChanTimerTest, ::testing::Values(1, 2, 4));
 
 }  // namespace
