@@ -1444,18 +1444,17 @@ uint32_t retake(int64_t now) {
 }
 
 // sysmon's network poll: nobody polled for 10 ms (all Ps busy).
-bool sysmonNetpoll(int64_t now) {
+void sysmonNetpoll(int64_t now) {
   constexpr int64_t kPollGap = 10 * 1000 * 1000;
   int64_t last = netpollLastpoll.load(std::memory_order_relaxed);
-  if (!netpollinited() || last == 0 || last + kPollGap > now) return false;
-  if (!netpollLastpoll.compare_exchange_strong(last, now)) return false;
+  if (!netpollinited() || last == 0 || last + kPollGap > now) return;
+  if (!netpollLastpoll.compare_exchange_strong(last, now)) return;
   gList list = netpoll(0);
-  if (list.empty()) return false;
+  if (list.empty()) return;
   // The Gs are runnable before any M runs them: keep checkdead quiet.
   incidlelocked(-1);
   injectglist(&list);
   incidlelocked(1);
-  return true;
 }
 
 }  // namespace
@@ -1901,9 +1900,10 @@ void* sysmon(void*) {
     }
     usleep(useconds_t(delayUs));
     int64_t now = nanotime();
-    bool busy = sysmonNetpoll(now);
-    busy = retake(now) != 0 || busy;
-    idle = busy ? 0 : idle + 1;
+    sysmonNetpoll(now);
+    // Only retaking counts as work, as in Go: a program that keeps making
+    // blocking calls keeps sysmon at 20 us; otherwise it backs off.
+    idle = retake(now) != 0 ? 0 : idle + 1;
     if (debug.schedtrace > 0 && now - lastTrace >= int64_t(debug.schedtrace) * 1000000) {
       lastTrace = now;
       schedtrace(debug.scheddetail > 0);

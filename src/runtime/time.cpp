@@ -212,15 +212,30 @@ void timeSleep(int64_t ns) {
   gopark(resetForSleep, &s, waitReason::sleep);
 }
 
+namespace {
+// Whether the current P's run queue is half full. Timers that fire while it
+// is stay in the heap (still due, in deadline order) until the queue
+// drains: readying more would overflow the local queue into the global
+// one, where the woken goroutines would wait behind every queued
+// goroutine instead of running next.
+bool runqCrowded() {
+  g* gp = getg();
+  p* pp = gp ? gp->mp->pp : nullptr;
+  if (!pp) return false;
+  uint32_t n = pp->runqtail.load(std::memory_order_relaxed) - pp->runqhead.load(std::memory_order_relaxed);
+  return n >= kRunqSize / 2;
+}
+}  // namespace
+
 int64_t checkTimers(timerHeap* ts, int64_t* now, bool* ran) {
   int64_t next = ts->minWhen.load(std::memory_order_acquire);
   if (next == 0) return 0;
   if (*now == 0) *now = nanotime();
-  if (next > *now) return next;
+  if (next > *now || runqCrowded()) return next;
   lock(&ts->mu);
   while (!ts->heap.empty()) {
     timerWhen top = ts->heap[0];
-    if (top.when > *now) break;
+    if (top.when > *now || runqCrowded()) break;
     if (!trylock(&top.t->mu)) {
       // Someone is modifying it (they take t.mu before ts.mu): let them.
       unlock(&ts->mu);
