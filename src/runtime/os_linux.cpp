@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <x86intrin.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +59,17 @@ int64_t walltime() {
 }
 
 int32_t gettid() { return int32_t(syscall(SYS_gettid)); }
+
+int64_t cputicks() { return int64_t(__rdtsc()); }
+
+int64_t cputicksToNanos(int64_t ticks) {
+  // The rate is measured against the monotonic clock over the process's
+  // life so far; callers only need it to the second.
+  static const int64_t startTicks = cputicks(), startNanos = nanotime();
+  int64_t dt = cputicks() - startTicks, dn = nanotime() - startNanos;
+  if (dt <= 0 || dn <= 0) return 0;
+  return int64_t(double(ticks) * double(dn) / double(dt));
+}
 
 int32_t getproccount() {
   cpu_set_t set;

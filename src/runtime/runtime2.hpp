@@ -170,6 +170,7 @@ struct alignas(64) m {
   std::atomic<uint32_t> signalPending{0};
   void* tsanFiber = nullptr;
   void* asanFakeStack = nullptr;
+  struct EhGlobals* ehGlobals = nullptr;  // this thread's __cxa_eh_globals
 };
 
 constexpr uint32_t kRunqSize = 256;

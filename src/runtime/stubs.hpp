@@ -24,6 +24,10 @@ namespace gort::internal {
 // Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
 int64_t nanotime();
 int64_t walltime();
+// The CPU's time-stamp counter: a few cycles to read, for timestamps taken
+// on hot paths (when a goroutine parked) and read rarely.
+int64_t cputicks();
+int64_t cputicksToNanos(int64_t ticks);
 
 // Per-M xorshift generator; cheap, not cryptographic.
 uint32_t fastrand();

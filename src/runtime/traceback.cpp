@@ -196,7 +196,7 @@ void goroutineheader(g* gp, std::string* out) {
     *out += statusString(status);
   }
   if (status == _Gwaiting && gp->waitsince != 0) {
-    int64_t minutes = (nanotime() - gp->waitsince) / 60000000000LL;
+    int64_t minutes = cputicksToNanos(cputicks() - gp->waitsince) / 60000000000LL;
     if (minutes >= 1) {
       *out += ", ";
       *out += std::to_string(minutes);
