@@ -762,6 +762,9 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
 
 namespace {
 bool parkunlock_c(g*, void* l) {
+  // goparkunlock took the lock out of m.locks so mcall would run; unlock()
+  // takes it out again, so count it back in first.
+  getm()->locks++;
   unlock(static_cast<mutex*>(l));
   return true;
 }
