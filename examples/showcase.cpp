@@ -7,10 +7,12 @@
 //   sieve      the concurrent prime sieve of the Go tour: a chain of
 //              goroutines, one filter per prime, linked by channels
 //   fan-in     four producers feeding one consumer through select
+//   mutex      goroutines contending for one sync::Mutex, joined by a
+//              sync::WaitGroup
 //   sleepers   thousands of goroutines sleeping 1..10 ms on the timer heaps
 //
 // Flags (Go style, -name=value or --name=value): -n (skynet leaves),
-// -primes, -items (fan-in), -sleepers.
+// -primes, -items (fan-in), -incs (mutex), -sleepers.
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
+#include "gort/sync.hpp"
 #include "gort/time.hpp"
 
 namespace {
@@ -31,6 +34,7 @@ struct Flags {
   int64_t leaves = 1000000;
   int primes = 1000;
   int items = 400000;
+  int incs = 1000000;
   int sleepers = 10000;
 } flags;
 
@@ -144,6 +148,34 @@ void runFanIn() {
              std::to_string(from[1]) + "/" + std::to_string(from[2]) + "/" + std::to_string(from[3]));
 }
 
+// ---- mutex ----------------------------------------------------------------------
+
+void runMutex() {
+  auto start = gort::time::Now();
+  constexpr int kWorkers = 8;
+  gort::sync::Mutex mu;
+  gort::sync::WaitGroup wg;
+  int64_t counter = 0;  // guarded by mu
+  int per = flags.incs / kWorkers;
+  for (int w = 0; w < kWorkers; w++) {
+    wg.Add(1);
+    spawn([&, per] {
+      for (int j = 0; j < per; j++) {
+        mu.Lock();
+        counter++;
+        mu.Unlock();
+      }
+      wg.Done();
+    });
+  }
+  wg.Wait();
+  bool ok = counter == int64_t(per) * kWorkers;
+  report("mutex", start,
+         std::to_string(kWorkers) + " goroutines made " + std::to_string(counter) +
+             " locked increments" + (ok ? " (none lost)" : " (LOST SOME)"));
+  if (!ok) std::exit(1);
+}
+
 // ---- sleepers -------------------------------------------------------------------
 
 void runSleepers() {
@@ -177,6 +209,7 @@ void showcaseMain() {
   runSkynet();
   runSieve();
   runFanIn();
+  runMutex();
   runSleepers();
   std::printf("\nruntime counters:\n");
   std::printf("  goroutines started      %lld\n", static_cast<long long>(started.load()));
@@ -208,8 +241,9 @@ void parseFlags(int argc, char** argv) {
     if (intFlag(argv[i], "n", &flags.leaves)) continue;
     if (intFlag(argv[i], "primes", &v)) { flags.primes = int(v); continue; }
     if (intFlag(argv[i], "items", &v)) { flags.items = int(v); continue; }
+    if (intFlag(argv[i], "incs", &v)) { flags.incs = int(v); continue; }
     if (intFlag(argv[i], "sleepers", &v)) { flags.sleepers = int(v); continue; }
-    std::fprintf(stderr, "usage: showcase [-n=leaves] [-primes=N] [-items=N] [-sleepers=N]\n");
+    std::fprintf(stderr, "usage: showcase [-n=leaves] [-primes=N] [-items=N] [-incs=N] [-sleepers=N]\n");
     std::exit(2);
   }
   int64_t p = 1;
