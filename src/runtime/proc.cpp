@@ -1840,14 +1840,17 @@ void runBlocking(void (*fn)(void*), void* arg) {
 
 namespace {
 
-// schedtrace prints Go's "SCHED" lines (GODEBUG=schedtrace=N, scheddetail=1).
+// schedtrace prints Go's "SCHED" lines (GODEBUG=schedtrace=N, scheddetail=1),
+// timed from its first call as Go's are. Called by sysmon only.
 void schedtrace(bool detailed) {
+  static int64_t starttime = 0;
   int64_t now = nanotime();
+  if (starttime == 0) starttime = now;
   std::string out;
   auto add = [&out](auto... parts) { ((out += toStr(parts)), ...); };
   lock(&sched.lock);
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
-  add("SCHED ", (now - runtimeInitTime) / 1000000, "ms: gomaxprocs=", procs, " idleprocs=",
+  add("SCHED ", (now - starttime) / 1000000, "ms: gomaxprocs=", procs, " idleprocs=",
       sched.npidle.load(std::memory_order_relaxed), " threads=", sched.mnext - sched.nmfreed,
       " spinningthreads=", sched.nmspinning.load(std::memory_order_relaxed), " idlethreads=", sched.nmidle,
       " runqueue=", sched.runqsize.load(std::memory_order_relaxed));
@@ -1889,8 +1892,8 @@ void schedtrace(bool detailed) {
 void* sysmon(void*) {
   constexpr int64_t kTick = 10 * 1000 * 1000;  // 10 ms
   constexpr int64_t kStackColdAge = 5LL * 1000 * 1000 * 1000;
-  int64_t lastTrace = nanotime();
-  int64_t lastScavenge = lastTrace;
+  int64_t lastTrace = 0;  // Go's first SCHED line comes at once ("SCHED 0ms")
+  int64_t lastScavenge = nanotime();
   // Go's back-off: every 20 us while there is work to retake or poll,
   // doubling after 1 ms of idleness up to kTick.
   int64_t delayUs = 20;
@@ -2029,7 +2032,8 @@ int64_t GoID() {
   return gp->goid;
 }
 
-std::string Version() { return "gort0.1 (go1.19 semantics)"; }
+// The gort release, and the Go release whose runtime semantics it follows.
+std::string Version() { return "gort" GORT_VERSION " (go1.19 semantics)"; }
 
 }  // namespace gort::runtime
 

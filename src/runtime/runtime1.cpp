@@ -1,10 +1,23 @@
 // runtime1.cpp: environment variables and GODEBUG (mirrors runtime/runtime1.go).
 //
-// Every GODEBUG knob is one row of kDebugVars: name, variable, and whether it
-// is read only at start-up. Parsing follows Go 1.19: the value is a
-// comma-separated list of name=value pairs; unknown names and malformed
-// numbers are ignored silently (a typo must not change behaviour); the last
-// setting of a name wins.
+// GODEBUG: every knob is one row of kDebugVars (name, variable, what it
+// does); all are read once, at start-up, as in Go 1.19. The value is a
+// comma-separated list of name=value fields; fields without '=', unknown
+// names and values that are not decimal int32s (Go's atoi32: an optional
+// '-', digits, nothing else, no overflow) are ignored silently, so a typo
+// never changes behaviour; the last valid setting of a name wins.
+//
+// GOMAXPROCS: used when it is an atoi32 greater than 0, else NumCPU (so
+// "0", "-1", "abc", " 4", "+4" and "2147483648" all mean NumCPU).
+//
+// GOTRACEBACK: kept as Go keeps it, one word (tracebackCache): bit 0 crash,
+// bit 1 all goroutines, the level above. "none" 0, "single" or unset 1,
+// "all" 1+all, "system" 2+all, "crash" 2+all+crash; a number N (Go's atoi,
+// fitting a uint32) is level N with all goroutines; anything else, including
+// a negative number, is level 0 with all (no traceback at all). The
+// environment's setting is a floor (tracebackEnv, OR-ed in) that
+// debug.SetTraceback cannot lower.
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -37,45 +50,58 @@ const DebugVar kDebugVars[] = {
     {"migrateonpark", &debug.migrateonpark, "gort: 1 hands woken goroutines to other Ms where it can"},
 };
 
-// Go's atoi: optional sign, decimal digits, no trailing garbage, in range.
-bool atoi32(const char* s, int32_t* out) {
+// Go's atoi64: an optional '-', decimal digits, nothing else, in range.
+bool atoi64(const char* s, int64_t* out) {
   if (!s || !*s) return false;
-  bool neg = false;
-  if (*s == '-' || *s == '+') neg = *s++ == '-';
-  if (!*s) return false;
-  int64_t n = 0;
+  bool neg = *s == '-';
+  if (neg) s++;
+  uint64_t un = 0;
   for (; *s; s++) {
     if (*s < '0' || *s > '9') return false;
-    n = n * 10 + (*s - '0');
-    if (n > (int64_t(1) << 31)) return false;
+    if (un > UINT64_MAX / 10) return false;
+    uint64_t next = un * 10 + uint64_t(*s - '0');
+    if (next < un) return false;
+    un = next;
   }
-  if (neg) n = -n;
-  if (n < INT32_MIN || n > INT32_MAX) return false;
+  if (un > uint64_t(INT64_MAX) + (neg ? 1 : 0)) return false;
+  *out = neg ? int64_t(0 - un) : int64_t(un);
+  return true;
+}
+
+bool atoi32(const char* s, int32_t* out) {
+  int64_t n;
+  if (!atoi64(s, &n) || n != int64_t(int32_t(n))) return false;
   *out = int32_t(n);
   return true;
 }
 
-TracebackLevel tracebackSetting;
+constexpr uint32_t kTracebackCrash = 1 << 0;
+constexpr uint32_t kTracebackAll = 1 << 1;
+constexpr uint32_t kTracebackShift = 2;
+
+// Level 2 until GOTRACEBACK is read, so a crash during start-up shows all.
+std::atomic<uint32_t> tracebackCache{2 << kTracebackShift};
+uint32_t tracebackEnv = 0;  // written once, in parsedebugvars
 
 void setTraceback(const char* level) {
-  TracebackLevel t;
   std::string s = level ? level : "";
+  uint32_t t;
   if (s == "none") {
-    t = {0, false, false};
+    t = 0;
   } else if (s == "single" || s.empty()) {
-    t = {1, false, false};
+    t = 1 << kTracebackShift;
   } else if (s == "all") {
-    t = {1, true, false};
+    t = 1 << kTracebackShift | kTracebackAll;
   } else if (s == "system") {
-    t = {2, true, false};
+    t = 2 << kTracebackShift | kTracebackAll;
   } else if (s == "crash") {
-    t = {2, true, true};
+    t = 2 << kTracebackShift | kTracebackAll | kTracebackCrash;
   } else {
-    int32_t n = 0;
-    t = {0, true, false};
-    if (atoi32(s.c_str(), &n) && n >= 0) t.level = n;
+    t = kTracebackAll;
+    int64_t n;
+    if (atoi64(s.c_str(), &n) && n == int64_t(uint32_t(n))) t |= uint32_t(n) << kTracebackShift;
   }
-  tracebackSetting = t;
+  tracebackCache.store(t | tracebackEnv, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -85,12 +111,9 @@ void parsedebugvars() {
   debug.schedrandom = 1;
   debug.migrateonpark = 1;
 #endif
-  setTraceback(getenv("GOTRACEBACK"));
   const char* env = getenv("GODEBUG");
-  if (!env) return;
-  std::string all = env;
-  size_t pos = 0;
-  while (pos <= all.size()) {
+  std::string all = env ? env : "";
+  for (size_t pos = 0; env && pos <= all.size();) {
     size_t comma = all.find(',', pos);
     if (comma == std::string::npos) comma = all.size();
     std::string field = all.substr(pos, comma - pos);
@@ -103,6 +126,9 @@ void parsedebugvars() {
       if (key == v.name && atoi32(value.c_str(), &n)) *v.value = n;
     }
   }
+  tracebackEnv = 0;  // the environment's floor is what this parse finds
+  setTraceback(getenv("GOTRACEBACK"));
+  tracebackEnv = tracebackCache.load(std::memory_order_relaxed);
 }
 
 int32_t gogetenvGOMAXPROCS() {
@@ -111,7 +137,10 @@ int32_t gogetenvGOMAXPROCS() {
   return 0;
 }
 
-TracebackLevel gotraceback() { return tracebackSetting; }
+TracebackLevel gotraceback() {
+  uint32_t t = tracebackCache.load(std::memory_order_relaxed);
+  return {int32_t(t >> kTracebackShift), (t & kTracebackAll) != 0, (t & kTracebackCrash) != 0};
+}
 
 void setTracebackLevel(const char* level) { setTraceback(level); }
 
