@@ -14,8 +14,10 @@ namespace gort {
 // and copied (decayed) in the calling goroutine, then a new goroutine runs
 // f(args...). The caller does not wait for it. A goroutine that lets an
 // exception escape ends the program as an unrecovered panic.
+// Always inlined: the runtime takes the `go` statement's pc (for "created
+// by" in tracebacks) from the return address of newprocCommit.
 template <class F, class... Args>
-void go(F&& f, Args&&... args) {
+[[gnu::always_inline]] inline void go(F&& f, Args&&... args) {
   auto closure = [fn = std::decay_t<F>(std::forward<F>(f)),
                   ... a = std::decay_t<Args>(std::forward<Args>(args))]() mutable {
     std::invoke(std::move(fn), std::move(a)...);

@@ -1,33 +1,170 @@
-// panic.cpp: fatal errors and unrecovered exceptions (mirrors the fatal half
-// of runtime/panic.go: throw, fatal, fatalpanic).
+// panic.cpp: panic, recover, deferred calls on the panic path, run-time
+// panics from signals, and the fatal end of a program (mirrors
+// runtime/panic.go: gopanic, gorecover, sigpanic, fatalpanic, throw, fatal).
 //
-// throw_ is for runtime invariants broken (a runtime bug or memory
-// corruption); fatal is for errors of the user program that the runtime
-// detects (deadlock). Both print "fatal error: msg", the goroutine traces
-// that GOTRACEBACK asks for, and exit with status 2.
+// Panics are C++ exceptions (gort::PanicException). Go runs deferred calls
+// on top of the panicking frames and unwinds only once one recovers; C++
+// unwinds first and runs handlers afterwards. gort::func (panic.hpp) joins
+// the two: it catches at the boundary of a function that has deferred calls
+// and calls Defer::panicking() from its handler, which runs the remaining
+// calls with a PanicCtx (Go's _panic) pushed on the goroutine, so recover()
+// can find it. A recovered panic makes panicking() return, and func returns
+// normally to its caller; otherwise it rethrows and the next func up the
+// stack does the same, until the exception leaves the goroutine.
 //
-// An exception that escapes a goroutine is an unrecovered panic. The
-// goroutine's entry has no catch-all, so the C++ runtime finds no handler and
-// calls std::terminate at the throw point, before unwinding: the handler
-// installed here then still sees the frames that threw, as Go's panic
-// traceback shows the panicking frames.
+// What the unwinding costs us is the stack of the panic site: by the time a
+// handler runs, the frames below it are gone. So gort::panic records the
+// return addresses of the panicking stack in the exception (as Go's report
+// shows the stack at the panic), and the fatal report prints those. A
+// foreign C++ exception carries no such record: the report shows the stack
+// where it was last rethrown, or where it was thrown if no func stood in
+// its way (then std::terminate runs at the throw point, before unwinding).
+//
+// A panic raised while deferred calls of another run replaces it, and the
+// older one is kept as a PanicRecord chained off the new exception, marked
+// [recovered] if recover() had taken it; the report prints the chain oldest
+// first ("panic: A [recovered]\n\tpanic: B"), as Go's printpanics does. A
+// foreign exception that replaces a panic is wrapped in a PanicException to
+// carry the chain.
+//
+// recover() answers only a direct call from a deferred callable: the
+// deferred call is entered through callDeferred (never inlined), and the
+// callable through a member pointer the compiler cannot see through
+// (Defer::thunk), so the callable always has a frame whose caller is the
+// thunk, whose caller is callDeferred. recover() unwinds four frames and
+// checks that shape; a helper the deferred call invokes, or a deferred call
+// of a function returning normally meanwhile, sits deeper and gets nil.
+// The check is on machine frames, so two compiler transformations blur it:
+// a callable that tail-calls a helper leaves no frame (the helper then
+// counts as direct), and identical-code folding can leave a forwarding stub
+// (recognised by its size and allowed).
+//
+// runtime::Goexit unwinds with GoexitUnwind: deferred calls run and
+// recover() returns nil. A panic raised during a Goexit replaces it; if that
+// panic is recovered, the Goexit resumes (Go 1.14+).
+//
+// libstdc++ ABI used here (checked by static_assert): std::exception_ptr is
+// one pointer to the thrown object, and its __cxa_exception_type() names
+// the object's type, so the panic path can inspect the exception in flight
+// without rethrowing it.
+//
+// Fatal errors: throw_ is for runtime invariants broken (a runtime bug or
+// memory corruption); fatal is for errors of the user program that the
+// runtime detects (deadlock). Both print "fatal error: msg", the goroutine
+// traces that GOTRACEBACK asks for, and exit with status 2; so does an
+// unrecovered panic, after its "panic: ..." lines.
+#include "runtime/panic.hpp"
+
+#include <cxxabi.h>
 #include <signal.h>
+#include <ucontext.h>
+#include <unwind.h>
 
 #include <atomic>
 #include <cstdlib>
-#include <cxxabi.h>
+#include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <typeinfo>
 
+#include "gort/internal/proc.hpp"
+#include "gort/panic.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
 
+extern "C" void gort_sigpanic_trampoline();
+
 namespace gort::internal {
+
+static_assert(sizeof(std::exception_ptr) == sizeof(void*), "libstdc++ exception_ptr layout");
+
+// A panic that another replaced, as the report prints it.
+struct PanicRecord {
+  any value;
+  bool recovered = false;
+  std::shared_ptr<PanicRecord> prev;
+};
+
+// Go's _panic: the panic now running one function's deferred calls. Lives in
+// Defer::panicking's frame; g._panic points at the innermost one.
+struct PanicCtx {
+  std::exception_ptr exc;
+  PanicCtx* link = nullptr;
+  bool recovered = false;
+  bool goexit = false;          // exc is Goexit's (or a thread cancellation's) unwinding
+  bool resumeGoexit = false;    // a panic replaced a Goexit: recovering it resumes the Goexit
+};
 
 namespace {
 
 std::atomic<int> dying{0};
+
+// Threads that are not goroutines (a program's own threads using
+// gort::func) keep their panic state here; they do not migrate.
+thread_local PanicCtx* threadPanic = nullptr;
+
+PanicCtx** panicSlot() {
+  g* gp = getg();
+  return gp && gp->mp && gp == gp->mp->curg ? &gp->_panic : &threadPanic;
+}
+
+void* exceptionObject(const std::exception_ptr& e) {
+  void* p;
+  std::memcpy(&p, &e, sizeof p);
+  return p;
+}
+
+PanicException* asPanic(const std::exception_ptr& e) {
+  const std::type_info* t = e ? e.__cxa_exception_type() : nullptr;
+  return t && *t == typeid(PanicException) ? static_cast<PanicException*>(exceptionObject(e)) : nullptr;
+}
+
+bool isUnwindOnly(const std::exception_ptr& e) {
+  const std::type_info* t = e ? e.__cxa_exception_type() : nullptr;
+  return t && (*t == typeid(GoexitUnwind) || *t == typeid(abi::__forced_unwind));
+}
+
+// What recover() returns for an exception: a panic's value, or a foreign
+// exception itself.
+any valueOf(const std::exception_ptr& e) {
+  if (PanicException* p = asPanic(e)) return p->value();
+  return any(e);
+}
+
+// newExc was raised by a deferred call while ctx's panic ran them: it
+// becomes the current panic, and the old one (unless it was a Goexit, which
+// reports print nothing for) joins its chain.
+void replacePanic(PanicCtx* ctx, std::exception_ptr newExc) {
+  if (isUnwindOnly(newExc)) {  // a Goexit inside a deferred call: it takes over
+    ctx->exc = std::move(newExc);
+    ctx->goexit = true;
+    ctx->recovered = false;
+    return;
+  }
+  PanicException* np = asPanic(newExc);
+  if (!np) {
+    newExc = std::make_exception_ptr(PanicException(any(newExc)));
+    np = asPanic(newExc);
+  }
+  if (ctx->goexit) {
+    ctx->resumeGoexit = true;
+  } else {
+    PanicException* old = asPanic(ctx->exc);
+    auto rec = std::make_shared<PanicRecord>(
+        PanicRecord{valueOf(ctx->exc), ctx->recovered, old ? old->prev : nullptr});
+    if (!np->prev) {
+      np->prev = std::move(rec);
+    } else {
+      PanicRecord* r = np->prev.get();
+      while (r->prev) r = r->prev.get();
+      r->prev = std::move(rec);
+    }
+  }
+  ctx->exc = std::move(newExc);
+  ctx->recovered = false;
+  ctx->goexit = false;
+}
 
 void writeString(const std::string& s) { printstr(s.c_str()); }
 
@@ -39,7 +176,9 @@ void startDying() {
   }
 }
 
-[[noreturn]] void dieWithTraceback(bool runtimeError) {
+// The traces GOTRACEBACK asks for. pcs, when given, is the panicking stack
+// recorded at the panic; otherwise the current stack is shown.
+[[noreturn]] void dieWithTraceback(bool runtimeError, const uintptr_t* pcs = nullptr, int npcs = 0) {
   TracebackLevel tl = gotraceback();
   if (tl.level > 0) {
     g* gp = getg();
@@ -49,7 +188,11 @@ void startDying() {
     if (cur && cur == gp) {
       out += "\n";
       goroutineheader(cur, &out);
-      tracebackCurrent(2, &out);
+      if (pcs) {
+        tracebackPCs(pcs, npcs, &out);
+      } else {
+        tracebackCurrent(2, &out);
+      }
     } else {
       all = true;  // not on a goroutine: the goroutines are the useful part
       if (runtimeError && tl.level >= 2) {
@@ -67,28 +210,28 @@ void startDying() {
   exitProcess(2);
 }
 
-std::string typeName(const std::type_info* ti) {
-  if (!ti) return "unknown";
-  int status = 0;
-  char* d = abi::__cxa_demangle(ti->name(), nullptr, nullptr, &status);
-  std::string r = status == 0 && d ? d : ti->name();
-  std::free(d);
-  return r;
+const char* signalName(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV: segmentation violation";
+    case SIGBUS: return "SIGBUS: bus error";
+    case SIGFPE: return "SIGFPE: floating-point exception";
+  }
+  return "signal";
 }
 
-// The panic value of a C++ exception, as Go prints panic values.
-std::string panicValue(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (const char* s) {
-    return s;
-  } catch (const std::string& s) {
-    return s;
-  } catch (...) {
-    return "(" + typeName(abi::__cxa_current_exception_type()) + ")";
-  }
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+// Go's "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x...]".
+std::string signalLine(const any& v) {
+  const auto* e = dynamic_cast<const runtime::Error*>(v.error());
+  if (!e || e->signal().sig == 0) return "";
+  const runtime::Error::Signal& s = e->signal();
+  return std::string("[signal ") + signalName(s.sig) + " code=" + hex(uint64_t(s.code)) + " addr=" + hex(s.addr) +
+         " pc=" + hex(s.pc) + "]\n";
 }
 
 [[noreturn]] void onTerminate() {
@@ -102,6 +245,96 @@ std::string panicValue(std::exception_ptr e) {
 }
 
 }  // namespace
+
+// Entered through gort_sigpanic_trampoline, as if the faulting instruction
+// had called it.
+extern "C" [[noreturn]] void gort_sigpanic(int sig, int code, uintptr_t addr, uintptr_t pc) {
+  gort::panic(runtime::Error("runtime error: invalid memory address or nil pointer dereference")
+                  .withSignal({sig, code, addr, pc}));
+}
+
+// The deferred call's entry on the panic path: never inlined, never a tail
+// call, so recover() finds it two frames above the deferred callable.
+[[gnu::noinline]] void callDeferred(Defer::Node* n) {
+  n->fn(n, Defer::Node::kCallDirect);
+  asm volatile("");
+}
+
+namespace {
+
+struct DirectCheck {
+  int depth = 0;
+  uintptr_t ip[6] = {};
+};
+
+bool isCallDeferred(uintptr_t ip) {
+  return _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1)) == reinterpret_cast<void*>(&callDeferred);
+}
+
+// recover's frame shape: [this check, recover, deferred callable, thunk,
+// callDeferred]. One more frame is allowed when the callable's frame is a
+// forwarding stub of a few bytes: GCC's identical-code folding turns a
+// callable whose body equals another's into a call to that one.
+[[gnu::noinline]] bool calledDirectly() {
+  DirectCheck dc;
+  _Unwind_Backtrace(
+      [](_Unwind_Context* ctx, void* arg) -> _Unwind_Reason_Code {
+        auto* d = static_cast<DirectCheck*>(arg);
+        d->ip[d->depth++] = _Unwind_GetIP(ctx);
+        return d->depth == 6 ? _URC_END_OF_STACK : _URC_NO_REASON;
+      },
+      &dc);
+  if (dc.depth >= 5 && isCallDeferred(dc.ip[4])) return true;
+  return dc.depth == 6 && isCallDeferred(dc.ip[5]) && functionSize(dc.ip[3] - 1) <= 16;
+}
+
+}  // namespace
+
+int callersPCs(int skip, uintptr_t* pcs, int max) {
+  struct Walk {
+    int skip;
+    uintptr_t* pcs;
+    int max;
+    int n;
+  } w{skip + 1, pcs, max, 0};
+  _Unwind_Backtrace(
+      [](_Unwind_Context* ctx, void* arg) -> _Unwind_Reason_Code {
+        auto* w = static_cast<Walk*>(arg);
+        if (w->skip > 0) {
+          w->skip--;
+          return _URC_NO_REASON;
+        }
+        if (w->n == w->max) return _URC_END_OF_STACK;
+        int beforeInsn = 0;
+        uintptr_t pc = _Unwind_GetIPInfo(ctx, &beforeInsn);
+        if (pc == 0) return _URC_END_OF_STACK;
+        w->pcs[w->n++] = pc + (beforeInsn ? 1 : 0);
+        return _URC_NO_REASON;
+      },
+      &w);
+  return w.n;
+}
+
+bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
+  if (sig != SIGSEGV && sig != SIGBUS) return false;
+  auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  g* gp = getg();
+  if (addr >= 0x1000 || !gp || !gp->mp || gp != gp->mp->curg || gp->mp->locks != 0) return false;
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  greg_t* r = uc->uc_mcontext.gregs;
+  uintptr_t pc = uintptr_t(r[REG_RIP]);
+  // Push the faulting pc as a return address (the trampoline's CFI marks
+  // it a signal frame, so unwinders look it up as is, not as pc-1).
+  uintptr_t sp = uintptr_t(r[REG_RSP]) - 8;
+  *reinterpret_cast<uintptr_t*>(sp) = pc;
+  r[REG_RSP] = greg_t(sp);
+  r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&gort_sigpanic_trampoline));
+  r[REG_RDI] = sig;
+  r[REG_RSI] = info->si_code;
+  r[REG_RDX] = greg_t(addr);
+  r[REG_RCX] = greg_t(pc);
+  return true;
+}
 
 [[noreturn]] void throw_(const char* msg) {
   startDying();
@@ -119,12 +352,112 @@ std::string panicValue(std::exception_ptr e) {
   dieWithTraceback(false);
 }
 
+// Go's fatalpanic: the panic chain, the signal line of a fault, the traces.
 [[noreturn]] void fatalUnhandledException(std::exception_ptr e) {
-  std::string msg = "panic: " + panicValue(e) + "\n";
-  writeString(msg);
+  if (PanicException* p = asPanic(e)) {
+    writeString(p->message() + signalLine(p->value()));
+    dieWithTraceback(false, p->npcs ? p->pcs : nullptr, p->npcs);
+  }
+  writeString("panic: " + valueOf(e).String() + "\n");
   dieWithTraceback(false);
 }
 
 void installTerminateHandler() { std::set_terminate(onTerminate); }
 
+std::string printException(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (const char* s) {
+    return s;
+  } catch (const std::string& s) {
+    return s;
+  } catch (...) {
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    return "(" + (t ? typeName(*t) : std::string("unknown")) + ")";
+  }
+}
+
 }  // namespace gort::internal
+
+namespace gort {
+
+using internal::PanicCtx;
+using internal::PanicRecord;
+
+PanicException::PanicException(any v, std::shared_ptr<PanicRecord> p) : prev(std::move(p)), value_(std::move(v)) {}
+
+std::string PanicException::message() const {
+  std::string out;
+  auto line = [&out](const any& v, bool recovered) {
+    if (!out.empty()) out += "\t";
+    out += "panic: " + v.String();
+    if (recovered) out += " [recovered]";
+    out += "\n";
+  };
+  // Oldest first: collect the chain, then print it backwards.
+  const PanicRecord* chain[64];
+  int n = 0;
+  for (const PanicRecord* r = prev.get(); r && n < 64; r = r->prev.get()) chain[n++] = r;
+  while (n > 0) {
+    const PanicRecord* r = chain[--n];
+    line(r->value, r->recovered);
+  }
+  line(value_, false);
+  return out;
+}
+
+void panic(any v) {
+  if (!v.has_value() && !internal::debug.panicnil) v = runtime::PanicNilError();
+  PanicException e(std::move(v));
+  e.npcs = internal::callersPCs(0, e.pcs, PanicException::kMaxPCs);
+  throw e;
+}
+
+any recover() {
+  PanicCtx* p = *internal::panicSlot();
+  if (!p || p->goexit || p->recovered || !internal::calledDirectly()) return {};
+  p->recovered = true;
+  return internal::valueOf(p->exc);
+}
+
+void Defer::panicking() {
+  PanicCtx ctx;
+  ctx.exc = std::current_exception();
+  ctx.goexit = internal::isUnwindOnly(ctx.exc);
+  PanicCtx** slot = internal::panicSlot();
+  ctx.link = *slot;
+  *slot = &ctx;
+  struct Pop {
+    PanicCtx** slot;
+    PanicCtx* link;
+    ~Pop() { *slot = link; }
+  } pop{slot, ctx.link};
+  while (Node* n = top_) {
+    top_ = n->prev;
+    try {
+      internal::callDeferred(n);
+    } catch (...) {
+      internal::replacePanic(&ctx, std::current_exception());
+      continue;
+    }
+    if (!ctx.recovered) continue;
+    // Recovered: the function returns normally. Its remaining deferred
+    // calls run as on a normal return (a panic in one starts afresh).
+    *slot = ctx.link;
+    bool resumeGoexit = ctx.resumeGoexit;
+    ctx.exc = nullptr;
+    try {
+      runNormal();
+    } catch (...) {
+      panicking();
+    }
+    if (resumeGoexit) throw internal::GoexitUnwind{};
+    return;
+  }
+  if (ctx.exc == std::current_exception()) throw;
+  std::rethrow_exception(ctx.exc);
+}
+
+}  // namespace gort

@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 
+#include "runtime/panic.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/stubs.hpp"
 
@@ -53,6 +54,8 @@ void onFault(int sig, siginfo_t* info, void* ctx) {
     printstr("]\n");
     fatal("stack overflow");
   }
+  // A nil dereference in a goroutine becomes a run-time panic (panic.cpp).
+  if (sigpanicRedirect(sig, info, ctx)) return;
   printstr("[signal ");
   printstr(signalName(sig));
   printstr(" code=");
