@@ -367,6 +367,10 @@ hchan* makechan(const ChanType* t, int64_t size) {
 
 void freechan(hchan* c) {
   // Last reference: nobody can be parked on c (a parked G holds one).
+  // Every earlier release of a reference happens before the free; TSan sees
+  // the decrements made in user code as atomics on refs, but this free
+  // runs in uninstrumented code, so acquire them explicitly.
+  san::acquire(&reinterpret_cast<chanHeader*>(c)->refs);
   for (uint32_t n = c->qcount.load(std::memory_order_relaxed), i = c->recvx; n > 0; n--) {
     elemDestroy(c, c->slot(i));
     if (++i == c->dataqsiz) i = 0;

@@ -15,6 +15,7 @@
 #include "gort/syscall.hpp"
 #include "gort/time.hpp"
 #include "time/time_internal.hpp"
+#include "runtime/sanitizer.hpp"
 #include "runtime/stubs.hpp"
 
 namespace gort::time {
@@ -25,7 +26,13 @@ void timerRef(void* arg) { static_cast<timerState*>(arg)->refs.fetch_add(1, std:
 
 void timerUnref(void* arg) {
   auto* st = static_cast<timerState*>(arg);
-  if (st->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete st;
+  // The library is not TSan-instrumented: say that every holder's use
+  // happens before the delete, as the atomic count makes it so.
+  gort::internal::san::release(st);
+  if (st->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    gort::internal::san::acquire(st);
+    delete st;
+  }
 }
 
 timerState* newTimerState() {

@@ -402,11 +402,17 @@ void acceptUnderEMFILE() {
     if (io::ReadFull(second, buf, 4).second || std::memcmp(buf, "pong", 4) != 0) return;
     status = 0;
   });
-  std::exit(status);
+  _exit(status);  // no global destructors: runtime threads still run
 }
 
 TEST(NetDeathTest, AcceptSurvivesDescriptorExhaustion) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
+#if defined(GORT_ASAN)
+  // UBSan's vptr check probes memory through a pipe(); with no descriptors
+  // left it reports every virtual call as invalid (and cannot even open a
+  // suppression file then). The normal and TSan builds run this test.
+  GTEST_SKIP() << "UBSan's vptr check cannot run without free descriptors";
+#endif
   EXPECT_EXIT(acceptUnderEMFILE(), ::testing::ExitedWithCode(0), "");
 }
 
