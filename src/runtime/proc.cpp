@@ -1878,8 +1878,13 @@ void schedtrace(bool detailed) {
           mp->spinning ? "true" : "false", " blocked=", mp->blocked ? "true" : "false",
           " lockedg=", mp->lockedg ? mp->lockedg->goid : -1, "\n");
     }
+    // allgs is newest first; Go lists the Gs in creation order.
+    std::vector<g*> gs;
     for (g* gp = allgsHead(); gp; gp = gp->alllink) {
-      if (gp->goid == 0) continue;
+      if (gp->goid != 0) gs.push_back(gp);
+    }
+    for (auto it = gs.rbegin(); it != gs.rend(); ++it) {
+      g* gp = *it;
       add("  G", gp->goid, ": status=", gp->atomicstatus.load(std::memory_order_relaxed), "(",
           waitReasonString(gp->waitreason), ") m=", gp->mp ? gp->mp->id : -1,
           " lockedm=", gp->lockedm ? gp->lockedm->id : -1, "\n");

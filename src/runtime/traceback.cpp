@@ -376,7 +376,12 @@ void tracebackParked(g* gp, std::string* out) {
 }
 
 void tracebackothers(g* me, std::string* out) {
-  for (g* gp = allgsHead(); gp; gp = gp->alllink) {
+  // allgs is newest first; Go prints the goroutines in creation order
+  // (goroutine 1 first in a deadlock dump).
+  std::vector<g*> gs;
+  for (g* gp = allgsHead(); gp; gp = gp->alllink) gs.push_back(gp);
+  for (auto it = gs.rbegin(); it != gs.rend(); ++it) {
+    g* gp = *it;
     uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
     if (gp == me || gp->goid == 0 || st == _Gdead || st == _Gidle) continue;
     *out += "\n";

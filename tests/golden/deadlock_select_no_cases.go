@@ -1,0 +1,6 @@
+// An empty select blocks forever.
+package main
+
+func main() {
+	select {}
+}

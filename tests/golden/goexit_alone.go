@@ -1,0 +1,8 @@
+// main calls runtime.Goexit with no other goroutine left.
+package main
+
+import "runtime"
+
+func main() {
+	runtime.Goexit()
+}
