@@ -48,6 +48,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <new>
@@ -108,8 +109,11 @@ class Defer {
 
   // The node of one deferred call; the closure follows it in memory.
   struct Node {
-    enum Op : int { kCall, kCallDirect };
-    void (*fn)(Node* n, Op op);
+    // kCall runs the call (and frees the closure); kCallDirect does so on
+    // the panic path, keeping the frames recover() looks for; kAddress only
+    // returns the callable's code address, when it has a single one.
+    enum Op : int { kCall, kCallDirect, kAddress };
+    void* (*fn)(Node* n, Op op);
     Node* prev;
   };
 
@@ -123,7 +127,7 @@ class Defer {
   ~Defer() = default;
 
   template <class H, bool Heap>
-  static void thunk(Node* n, Node::Op op);
+  static void* thunk(Node* n, Node::Op op);
 
   // The return path: each call is unlinked before it runs, so a call that
   // panics leaves the rest for panicking().
@@ -144,8 +148,22 @@ class Defer {
 };
 
 template <class H, bool Heap>
-void Defer::thunk(Node* n, Node::Op op) {
+void* Defer::thunk(Node* n, Node::Op op) {
   H* h = static_cast<H*>(n);
+  using C = decltype(h->c);
+  if (op == Node::kAddress) {
+    if constexpr (std::is_pointer_v<C> && std::is_function_v<std::remove_pointer_t<C>>) {
+      return reinterpret_cast<void*>(h->c);
+    } else if constexpr (requires { &C::operator(); }) {
+      // Itanium C++ ABI: a pointer to a non-virtual member function starts
+      // with the function's address.
+      auto pm = &C::operator();
+      void* addr;
+      std::memcpy(&addr, &pm, sizeof addr);
+      return addr;
+    }
+    return nullptr;
+  }
   struct Release {
     H* h;
     ~Release() {
@@ -156,7 +174,6 @@ void Defer::thunk(Node* n, Node::Op op) {
       }
     }
   } release{h};
-  using C = decltype(h->c);
   if (op == Node::kCallDirect) {
     // recover() recognises a direct call by the frames above it: the
     // callable must keep a frame of its own (call it through a member
@@ -170,9 +187,10 @@ void Defer::thunk(Node* n, Node::Op op) {
       h->c();
     }
     asm volatile("");
-    return;
+    return nullptr;
   }
   h->c();
+  return nullptr;
 }
 
 template <class F>
@@ -180,7 +198,7 @@ void Defer::operator()(F&& f) {
   using C = std::decay_t<F>;
   struct H : Node {
     C c;
-    H(Node* prev, F&& fn, void (*t)(Node*, Node::Op)) : Node{t, prev}, c(std::forward<F>(fn)) {}
+    H(Node* prev, F&& fn, void* (*t)(Node*, Node::Op)) : Node{t, prev}, c(std::forward<F>(fn)) {}
   };
   if constexpr (sizeof(H) <= kInline && alignof(H) <= 16) {
     size_t off = (used_ + alignof(H) - 1) & ~(alignof(H) - 1);

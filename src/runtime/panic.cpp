@@ -31,8 +31,9 @@
 // deferred call is entered through callDeferred (never inlined), and the
 // callable through a member pointer the compiler cannot see through
 // (Defer::thunk), so the callable always has a frame whose caller is the
-// thunk, whose caller is callDeferred. recover() unwinds four frames and
-// checks that shape; a helper the deferred call invokes, or a deferred call
+// thunk, whose caller is callDeferred. recover() checks that its caller is
+// the callable's code (one unwind-table lookup), or else unwinds four
+// frames and checks that shape; a helper the deferred call invokes, or a deferred call
 // of a function returning normally meanwhile, sits deeper and gets nil.
 // The check is on machine frames, so two compiler transformations blur it:
 // a callable that tail-calls a helper leaves no frame (the helper then
@@ -94,6 +95,7 @@ struct PanicCtx {
   bool recovered = false;
   bool goexit = false;          // exc is Goexit's (or a thread cancellation's) unwinding
   bool resumeGoexit = false;    // a panic replaced a Goexit: recovering it resumes the Goexit
+  void* callable = nullptr;     // code address of the deferred call now running, if known
 };
 
 namespace {
@@ -255,7 +257,8 @@ extern "C" [[noreturn]] void gort_sigpanic(int sig, int code, uintptr_t addr, ui
 
 // The deferred call's entry on the panic path: never inlined, never a tail
 // call, so recover() finds it two frames above the deferred callable.
-[[gnu::noinline]] void callDeferred(Defer::Node* n) {
+[[gnu::noinline]] void callDeferred(Defer::Node* n, PanicCtx* ctx) {
+  ctx->callable = n->fn(n, Defer::Node::kAddress);
   n->fn(n, Defer::Node::kCallDirect);
   asm volatile("");
 }
@@ -417,7 +420,13 @@ void panic(any v) {
 
 any recover() {
   PanicCtx* p = *internal::panicSlot();
-  if (!p || p->goexit || p->recovered || !internal::calledDirectly()) return {};
+  if (!p || p->goexit || p->recovered) return {};
+  // Fast check: our caller is the deferred callable itself. Otherwise (an
+  // unknown address, a helper, a folded callable) look at the frames.
+  auto* ra = static_cast<char*>(__builtin_return_address(0));
+  if (!p->callable || _Unwind_FindEnclosingFunction(ra - 1) != p->callable) {
+    if (!internal::calledDirectly()) return {};
+  }
   p->recovered = true;
   return internal::valueOf(p->exc);
 }
@@ -437,7 +446,7 @@ void Defer::panicking() {
   while (Node* n = top_) {
     top_ = n->prev;
     try {
-      internal::callDeferred(n);
+      internal::callDeferred(n, &ctx);
     } catch (...) {
       internal::replacePanic(&ctx, std::current_exception());
       continue;

@@ -1,0 +1,71 @@
+// deferpanic: the cost of a function with one deferred call, and of a panic
+// that a deferred call recovers; nanoseconds per call for each. Mirrors
+// anchors/go/deferpanic (same flags, same result line): withDefer and
+// panicRecover are the Go functions, with named result r.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "gort/panic.hpp"
+#include "gort/runtime.hpp"
+
+namespace {
+
+long n = 10000000;
+long sink = 0;
+
+// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
+void parseFlag(int argc, char** argv, const char* name, long* v) {
+  std::string a = std::string("-") + name, b = "-" + a;
+  for (int i = 1; i < argc; i++) {
+    std::string s = argv[i];
+    for (const std::string& f : {a, b}) {
+      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
+      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
+    }
+  }
+}
+
+[[gnu::noinline]] long withDefer(long i) {
+  long r = 0;
+  gort::func([&](gort::Defer& defer) {
+    defer([&] { r += i; });
+    r = i;
+  });
+  return r;
+}
+
+[[gnu::noinline]] long panicRecover(long i) {
+  long r = 0;
+  gort::func([&](gort::Defer& defer) {
+    defer([&] {
+      if (gort::any v = gort::recover()) r = gort::as<long>(v);
+    });
+    gort::panic(i);
+  });
+  return r;
+}
+
+double nsPerCall(std::chrono::steady_clock::time_point start, long calls) {
+  auto d = std::chrono::steady_clock::now() - start;
+  return double(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) / double(calls);
+}
+
+void run() {
+  auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < n; i++) sink += withDefer(i);
+  double d = nsPerCall(start, n);
+  long m = n / 10;
+  start = std::chrono::steady_clock::now();
+  for (long i = 0; i < m; i++) sink += panicRecover(i);
+  double p = nsPerCall(start, m);
+  std::printf("deferpanic: n=%ld defer=%.1f ns/call panic_recover=%.1f ns/call\n", n, d, p);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parseFlag(argc, argv, "n", &n);
+  return gort::Main(argc, argv, run);
+}
