@@ -15,15 +15,15 @@ namespace chantest {
 
 class ChanTest : public ::testing::TestWithParam<int> {
  protected:
+  // GOMAXPROCS is left as the test set it: the next test sets its own.
   void SetUp() override {
-    prev_ = gort::runtime::GOMAXPROCS(GetParam());
+    gort::runtime::GOMAXPROCS(GetParam());
     settle(parkedForever());
   }
   void TearDown() override {
     parkedForever() += leaked_;
     settle(parkedForever());
     EXPECT_EQ(gort::runtime::NumGoroutine(), parkedForever()) << "goroutines leaked";
-    gort::runtime::GOMAXPROCS(prev_);
   }
   // A goroutine that returned is counted out a moment later on its M's g0.
   static void settle(int want) {
@@ -37,7 +37,6 @@ class ChanTest : public ::testing::TestWithParam<int> {
   }
 
  private:
-  int prev_ = 0;
   int leaked_ = 0;
 };
 

@@ -1,0 +1,76 @@
+// chanbuf: P producers and C consumers move N integers through one buffered
+// channel of capacity 128; nanoseconds per item. Mirrors anchors/go/chanbuf
+// (same flags, same result line).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gort/chan.hpp"
+#include "gort/go.hpp"
+#include "gort/runtime.hpp"
+#include "gort/sync.hpp"
+
+namespace {
+
+long n = 10000000, np = 4, nc = 4;
+
+// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
+void parseFlag(int argc, char** argv, const char* name, long* v) {
+  std::string a = std::string("-") + name, b = "-" + a;
+  for (int i = 1; i < argc; i++) {
+    std::string s = argv[i];
+    for (const std::string& f : {a, b}) {
+      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
+      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
+    }
+  }
+}
+
+double sinceNs(std::chrono::steady_clock::time_point start) {
+  return double(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+}
+
+void run() {
+  auto ch = gort::make_chan<long>(128);
+  gort::sync::WaitGroup pw, cw;
+  std::vector<long> sums(size_t(nc), 0);
+  auto start = std::chrono::steady_clock::now();
+  long per = n / np;
+  for (long i = 0; i < np; i++) {
+    pw.Add(1);
+    gort::go([&pw, ch, per](long base) {
+      for (long j = 0; j < per; j++) ch.send(base + j);
+      pw.Done();
+    }, i * per);
+  }
+  for (long i = 0; i < nc; i++) {
+    cw.Add(1);
+    gort::go([&cw, &sums, ch](long k) {
+      long s = 0;
+      for (long v : ch) s += v;
+      sums[size_t(k)] = s;
+      cw.Done();
+    }, i);
+  }
+  pw.Wait();
+  gort::close(ch);
+  cw.Wait();
+  double el = sinceNs(start);
+  long total = 0;
+  for (long s : sums) total += s;
+  long m = per * np;
+  if (total != m * (m - 1) / 2) throw std::runtime_error("chanbuf: bad sum");
+  std::printf("chanbuf: n=%ld p=%ld c=%ld %.1f ns/item\n", m, np, nc, el / double(m));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parseFlag(argc, argv, "n", &n);
+  parseFlag(argc, argv, "p", &np);
+  parseFlag(argc, argv, "c", &nc);
+  return gort::Main(argc, argv, run);
+}
