@@ -5,7 +5,10 @@
 // 2 CPUs by quota on a 64-CPU host gets GOMAXPROCS=64 and burns its quota in
 // scheduler overhead. gort also reads the cgroup CPU quota (v2 cpu.max, v1
 // cpu.cfs_quota_us/cpu.cfs_period_us) and takes ceil(quota/period) when that
-// is smaller, like uber-go/automaxprocs and Go 1.25.
+// is smaller, like uber-go/automaxprocs and Go 1.25: the smallest quota on
+// the way from the process's cgroup up to the mount root (a parent's quota
+// caps its children, and without a cgroup namespace the container's limit
+// sits at the root of its mount).
 #include "runtime/os_linux.hpp"
 
 #include <linux/futex.h>
@@ -92,14 +95,14 @@ bool readFile(const std::string& path, std::string* out) {
 
 int32_t ceilDiv(int64_t quota, int64_t period) {
   if (quota <= 0 || period <= 0) return 0;
-  return int32_t((quota + period - 1) / period);
+  int64_t n = quota / period + (quota % period != 0);
+  return n > INT32_MAX ? INT32_MAX : int32_t(n);
 }
 
-// The process's cgroup path for a controller (v1) or the unified one (v2).
-std::string cgroupPath(const std::string& wantController) {
-  std::string data;
-  if (!readFile("/proc/self/cgroup", &data)) return "";
-  std::istringstream in(data);
+// The process's cgroup path for a controller (v1) or the unified hierarchy
+// (v2, the "0::<path>" line), from the text of /proc/self/cgroup.
+std::string cgroupPath(const std::string& selfCgroup, const std::string& wantController) {
+  std::istringstream in(selfCgroup);
   std::string line;
   while (std::getline(in, line)) {
     // hierarchy-ID:controller-list:path
@@ -116,35 +119,55 @@ std::string cgroupPath(const std::string& wantController) {
   return "";
 }
 
-}  // namespace
-
-int32_t cgroupCPULimit(const char* root) {
-  std::string base = root;
-  std::string data;
-  // cgroup v2: "<quota|max> <period>" in cpu.max, walking up the hierarchy.
-  for (std::string rel = cgroupPath(""); ; ) {
-    if (readFile(base + rel + "/cpu.max", &data)) {
-      std::istringstream in(data);
-      std::string q;
-      int64_t period = 0;
-      in >> q >> period;
-      if (q != "max") {
-        if (int32_t n = ceilDiv(std::atoll(q.c_str()), period)) return n;
-      }
-    }
-    if (rel.empty() || rel == "/") break;
+// The smallest limit found in dir+rel and each of its ancestors up to dir
+// (a parent's quota caps its children; without a cgroup namespace the
+// process's own cgroup may be the mount root, which the walk reaches).
+// limitAt returns 0 where a level sets no limit.
+template <class LimitAt>
+int32_t smallestLimitUpFrom(const std::string& dir, std::string rel, LimitAt limitAt) {
+  int32_t best = 0;
+  for (;;) {
+    int32_t n = limitAt(dir + rel);
+    if (n > 0 && (best == 0 || n < best)) best = n;
+    if (rel.empty() || rel == "/") return best;
     rel = rel.substr(0, rel.rfind('/'));
   }
-  // cgroup v1.
-  std::string rel = cgroupPath("cpu");
-  for (const char* dir : {"/cpu", "/cpu,cpuacct", "/cpuacct,cpu"}) {
-    std::string q, per;
-    if (readFile(base + dir + rel + "/cpu.cfs_quota_us", &q) &&
-        readFile(base + dir + rel + "/cpu.cfs_period_us", &per)) {
-      if (int32_t n = ceilDiv(std::atoll(q.c_str()), std::atoll(per.c_str()))) return n;
-    }
+}
+
+// cgroup v2: "<quota|max> <period>" in cpu.max.
+int32_t cpuMaxLimit(const std::string& dir) {
+  std::string data;
+  if (!readFile(dir + "/cpu.max", &data)) return 0;
+  std::istringstream in(data);
+  std::string quota;
+  int64_t period = 0;
+  in >> quota >> period;
+  return quota == "max" ? 0 : ceilDiv(std::atoll(quota.c_str()), period);
+}
+
+// cgroup v1: cpu.cfs_quota_us (-1: none) over cpu.cfs_period_us.
+int32_t cfsLimit(const std::string& dir) {
+  std::string quota, period;
+  if (!readFile(dir + "/cpu.cfs_quota_us", &quota) || !readFile(dir + "/cpu.cfs_period_us", &period)) return 0;
+  return ceilDiv(std::atoll(quota.c_str()), std::atoll(period.c_str()));
+}
+
+}  // namespace
+
+int32_t cgroupCPULimit(const char* root, const std::string& selfCgroup) {
+  std::string base = root;
+  if (int32_t n = smallestLimitUpFrom(base, cgroupPath(selfCgroup, ""), cpuMaxLimit)) return n;
+  std::string rel = cgroupPath(selfCgroup, "cpu");
+  for (const char* mount : {"/cpu", "/cpu,cpuacct", "/cpuacct,cpu"}) {
+    if (int32_t n = smallestLimitUpFrom(base + mount, rel, cfsLimit)) return n;
   }
   return 0;
+}
+
+int32_t cgroupCPULimit(const char* root) {
+  std::string selfCgroup;
+  if (!readFile("/proc/self/cgroup", &selfCgroup)) return 0;
+  return cgroupCPULimit(root, selfCgroup);
 }
 
 void osinit() {

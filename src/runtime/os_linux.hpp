@@ -2,13 +2,18 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace gort::internal {
 
 // Reads the CPU count (affinity mask, capped by the cgroup CPU quota).
 void osinit();
 int32_t getproccount();
-int32_t cgroupCPULimit(const char* cgroupRoot);  // 0: no limit
+// The cgroup CPU limit in whole CPUs (quota / period rounded up; 0: none)
+// under the cgroup mount cgroupRoot, for the process whose
+// /proc/self/cgroup reads selfCgroup (the first form reads it).
+int32_t cgroupCPULimit(const char* cgroupRoot);
+int32_t cgroupCPULimit(const char* cgroupRoot, const std::string& selfCgroup);
 int32_t gettid();
 
 }  // namespace gort::internal

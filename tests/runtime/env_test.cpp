@@ -9,14 +9,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "runtime/os_linux.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
 
@@ -229,6 +235,127 @@ TEST_F(EnvMain, NumericGOTRACEBACKShowsAllGoroutines) {
 
 TEST_F(EnvMain, GOTRACEBACKCrashAborts) {
   EXPECT_EXIT(panicUnder("crash"), ::testing::KilledBySignal(SIGABRT), "panic: boom\n");
+}
+
+// ---- NumCPU: affinity mask and cgroup CPU quota (os_linux.cpp) --------------------
+
+// A fake cgroup mount in a fresh temporary directory.
+class CgroupTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "gort-cgroup-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  void write(const std::string& rel, const std::string& content) {
+    std::filesystem::path p = root_ / rel;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << content;
+  }
+  int32_t limit(const std::string& selfCgroup) { return rt::cgroupCPULimit(root_.c_str(), selfCgroup); }
+  std::filesystem::path root_;
+};
+
+TEST_F(CgroupTree, V2QuotaIsRoundedUp) {
+  write("a/b/cpu.max", "250000 100000\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 3);
+  write("a/b/cpu.max", "50000 100000\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 1);
+  write("a/b/cpu.max", "200000 100000\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 2);
+}
+
+TEST_F(CgroupTree, V2NoQuota) {
+  EXPECT_EQ(limit("0::/a/b\n"), 0);  // no files at all
+  write("a/b/cpu.max", "max 100000\n");
+  write("cpu.max", "max 100000\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 0);
+  write("a/b/cpu.max", "garbage\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 0);
+  write("a/b/cpu.max", "100000 0\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 0);
+  EXPECT_EQ(limit(""), 0);  // no /proc/self/cgroup line for v2
+}
+
+TEST_F(CgroupTree, V2ParentQuotaCapsTheChild) {
+  write("a/b/cpu.max", "400000 100000\n");
+  write("a/cpu.max", "150000 100000\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 2);
+  write("a/cpu.max", "max 100000\n");
+  EXPECT_EQ(limit("0::/a/b\n"), 4);
+}
+
+TEST_F(CgroupTree, V2WithoutCgroupNamespaceFindsTheLimitAtTheMountRoot) {
+  // Inside a container without a cgroup namespace /proc/self/cgroup names
+  // the host's path, which does not exist under the container's mount.
+  write("cpu.max", "300000 100000\n");
+  EXPECT_EQ(limit("0::/system.slice/docker-0123.scope\n"), 3);
+}
+
+TEST_F(CgroupTree, V1CfsQuota) {
+  const std::string self = "12:memory:/docker/x\n4:cpu,cpuacct:/docker/x\n1:name=systemd:/docker/x\n";
+  write("cpu,cpuacct/docker/x/cpu.cfs_quota_us", "200000\n");
+  write("cpu,cpuacct/docker/x/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(limit(self), 2);
+  write("cpu,cpuacct/docker/x/cpu.cfs_quota_us", "-1\n");
+  EXPECT_EQ(limit(self), 0);
+}
+
+TEST_F(CgroupTree, V1MountNamedCpuAndMountRoot) {
+  write("cpu/cpu.cfs_quota_us", "50000\n");  // limit at the mount root only
+  write("cpu/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(limit("3:cpu:/docker/y\n"), 1);
+}
+
+TEST_F(CgroupTree, V2TakesPrecedenceOverV1) {
+  write("a/cpu.max", "100000 100000\n");
+  write("cpu,cpuacct/a/cpu.cfs_quota_us", "800000\n");
+  write("cpu,cpuacct/a/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(limit("4:cpu,cpuacct:/a\n0::/a\n"), 1);
+}
+
+int affinityCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  return CPU_COUNT(&set);
+}
+
+TEST(NumCPU, IsTheAffinityMaskCappedByTheCgroupQuota) {
+  int want = affinityCount();
+  if (int32_t quota = rt::cgroupCPULimit("/sys/fs/cgroup"); quota > 0 && quota < want) want = quota;
+  EXPECT_EQ(gort::runtime::NumCPU(), want);
+}
+
+void printNumCPU() {
+  std::fprintf(stderr, "NumCPU=%d GOMAXPROCS=%d\n", gort::runtime::NumCPU(), gort::runtime::GOMAXPROCS(0));
+}
+
+// Pins the calling thread (the future m0, which reads the mask in osinit)
+// to the first CPU it may use.
+void pinToOneCPU() {
+  cpu_set_t set, one;
+  CPU_ZERO(&set);
+  CPU_ZERO(&one);
+  sched_getaffinity(0, sizeof(set), &set);
+  for (int c = 0; c < CPU_SETSIZE; c++) {
+    if (CPU_ISSET(c, &set)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  sched_setaffinity(0, sizeof(one), &one);
+}
+
+TEST_F(EnvMain, NumCPUHonoursTheAffinityMask) {
+  EXPECT_EXIT(
+      {
+        unsetenv("GOMAXPROCS");
+        pinToOneCPU();
+        gort::Main(0, nullptr, printNumCPU);
+      },
+      ::testing::ExitedWithCode(0), "NumCPU=1 GOMAXPROCS=1\n");
 }
 
 TEST(Version, SaysWhatItIs) {
