@@ -42,6 +42,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -51,7 +52,9 @@
 #include <vector>
 
 #if defined(GORT_ASAN) || defined(GORT_TSAN)
-#include <sanitizer/allocator_interface.h>
+// The sanitizers' allocator statistics (sanitizer/allocator_interface.h,
+// which GCC does not install).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 #include "runtime/inittask.hpp"
