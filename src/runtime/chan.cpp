@@ -40,10 +40,16 @@
 // Panics ("send on closed channel", ...) are thrown after every lock is
 // released and every sudog returned.
 //
-// Lock order: hchan.lock is a leaf, except that acquireSudog may take
-// sched.sudoglock under it; select takes several hchan locks in address
-// order (select.cpp).
+// Blocking send/receive keep their sudog in their own frame (stacks never
+// move); select takes its sudogs from the per-P cache. Neither allocates.
+//
+// Lock order: hchan.lock (a spin lock, see chanlock) is a leaf, except that
+// select's acquireSudog may take sched.sudoglock under it, and select takes
+// several hchan locks in address order (select.cpp). goready runs after the
+// channel locks are released.
 #include "runtime/chan.hpp"
+
+#include <sched.h>
 
 #include <cstring>
 #include <new>
@@ -152,15 +158,13 @@ size_t chanAlign(const ChanType* t) { return t->align > alignof(hchan) ? t->alig
 size_t bufOffset(const ChanType* t) { return (sizeof(hchan) + t->align - 1) / t->align * t->align; }
 
 // Go's racenotify: a buffer slot synchronises its filler and its drainer.
-void syncSlot(const void* qp) {
-  san::acquire(qp);
-  san::release(qp);
-}
+// Each acquires the slot before touching it and releases it after (the
+// element moves run in the user's instrumented code).
 
 void unlockChan(void* c) { unlock(&static_cast<hchan*>(c)->lock); }
 
 bool chanparkcommit(g*, void* l) {
-  unlockParked(static_cast<mutex*>(l));
+  unlockParked(static_cast<chanlock*>(l));
   return true;
 }
 
@@ -283,17 +287,19 @@ bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
 
 void chanBufPut(hchan* c, void* ep) {
   unsigned char* qp = c->slot(c->sendx);
-  syncSlot(qp);
+  san::acquire(qp);
   elemMove(c, qp, ep);
+  san::release(qp);
   if (++c->sendx == c->dataqsiz) c->sendx = 0;
   c->qcount.store(c->qcount.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void chanBufTake(hchan* c, void* ep) {
   unsigned char* qp = c->slot(c->recvx);
-  syncSlot(qp);
+  san::acquire(qp);
   elemMove(c, ep, qp);
   elemDestroy(c, qp);
+  san::release(qp);
   if (++c->recvx == c->dataqsiz) c->recvx = 0;
   c->qcount.store(c->qcount.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
@@ -322,10 +328,11 @@ void chanRecvFromWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), v
     // The buffer is full (a sender waits): take its head, and put the
     // sender's value in the slot that frees, which is also the tail.
     unsigned char* qp = c->slot(c->recvx);
-    syncSlot(qp);
+    san::acquire(qp);
     elemMove(c, ep, qp);
     elemDestroy(c, qp);
     elemMove(c, qp, sg->elem);
+    san::release(qp);
     if (++c->recvx == c->dataqsiz) c->recvx = 0;
     c->sendx = c->recvx;
   }
@@ -341,6 +348,21 @@ void chanRecvFromWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), v
 void chanPanic(const char* msg) { throw runtime::PlainError(msg); }
 
 void panicSendOnClosed() { chanPanic("send on closed channel"); }
+
+// Contended: wait for the holder on the cache line (pause), and past a
+// brief spin give the CPU away, in case the holder's thread is preempted.
+void lockSlow(chanlock* l) {
+  for (int spins = 0;;) {
+    while (l->key.load(std::memory_order_relaxed) != 0) {
+      if (++spins < 100) {
+        __builtin_ia32_pause();
+      } else {
+        sched_yield();
+      }
+    }
+    if (l->key.exchange(1, std::memory_order_acquire) == 0) return;
+  }
+}
 
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason) {
   getm()->locks -= nlocks;
