@@ -134,7 +134,7 @@ constexpr bool kCheckTransitions = true;
 
 bool validTransition(uint32_t from, uint32_t to) {
   switch (from) {
-    case _Gidle: return to == _Gdead || to == _Grunnable;
+    case _Gidle: return to == _Gdead || to == _Grunnable || to == _Grunning;  // g0 starts running
     case _Grunnable: return to == _Grunning || to == _Gdead;
     case _Grunning: return to == _Gwaiting || to == _Grunnable || to == _Gdead || to == _Gsyscall;
     case _Gsyscall: return to == _Grunning || to == _Grunnable;
