@@ -8,7 +8,6 @@
 #include "gort/internal/chan.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/runtime2.hpp"
-#include "runtime/sanitizer.hpp"
 
 namespace gort::internal {
 
@@ -29,30 +28,6 @@ struct waitq {
   void dequeueSudoG(sudog* sgp);
 };
 
-// The channel lock. Critical sections under it are a few dozen instructions
-// (queue links, one element move) and never block, so it is a test-and-
-// test-and-set spin lock: contenders spin briefly, then yield the CPU.
-// Unlike the runtime mutex it never puts a thread to sleep, so unlock is a
-// plain release store with no read-modify-write (the futex mutex must swap
-// to learn whether to wake a sleeper): the uncontended lock/unlock pair,
-// paid several times per channel operation and per select case, costs one
-// atomic instead of two. Like any runtime lock it counts in m.locks (no
-// preemption, no parking while held) and is a TSan sync point.
-struct chanlock {
-  std::atomic<uint32_t> key{0};
-};
-void lockSlow(chanlock* l);
-inline void lock(chanlock* l) {
-  if (g* gp = getg()) gp->mp->locks++;
-  if (l->key.exchange(1, std::memory_order_acquire) != 0) lockSlow(l);
-  san::acquire(l);
-}
-inline void unlock(chanlock* l) {
-  san::release(l);
-  l->key.store(0, std::memory_order_release);
-  if (g* gp = getg()) gp->mp->locks--;
-}
-
 struct hchan : chanHeader {
   // Written under lock; read without it by len() and the fast paths.
   std::atomic<uint32_t> qcount{0};  // elements in buf
@@ -65,7 +40,7 @@ struct hchan : chanHeader {
   uint32_t recvx = 0;               // lock: next slot to drain
   waitq recvq;                      // lock: blocked receivers
   waitq sendq;                      // lock: blocked senders
-  chanlock lock;
+  mutex lock;
 
   unsigned char* slot(uint32_t i) const { return buf + uintptr_t(i) * elemsize; }
   // The non-blocking operations' lock-free pre-checks (chan.go's full and
@@ -98,7 +73,7 @@ void chanBufTake(hchan* c, void* ep);
 // (parkHolding) and the unlock function, on g0, gives each lock's count back
 // just before unlock() takes it away (unlockParked).
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason);
-inline void unlockParked(chanlock* l) {
+inline void unlockParked(mutex* l) {
   getm()->locks++;
   unlock(l);
 }
