@@ -128,6 +128,26 @@ class Defer {
 
   template <class H, bool Heap>
   static void* thunk(Node* n, Node::Op op);
+  // The callable's operator() as a member pointer: a lambda's, or the one
+  // a call with no arguments picks from an overload set or a generic
+  // lambda; nullptr for other callables.
+  template <class C>
+  static constexpr auto callOperator() {
+    if constexpr (std::is_class_v<C>) {
+      using R = decltype(std::declval<C&>()());
+      if constexpr (requires { &C::operator(); }) {
+        return &C::operator();
+      } else if constexpr (requires { static_cast<R (C::*)() const>(&C::operator()); }) {
+        return static_cast<R (C::*)() const>(&C::operator());
+      } else if constexpr (requires { static_cast<R (C::*)()>(&C::operator()); }) {
+        return static_cast<R (C::*)()>(&C::operator());
+      } else {
+        return nullptr;
+      }
+    } else {
+      return nullptr;
+    }
+  }
 
   // The return path: each call is unlinked before it runs, so a call that
   // panics leaves the rest for panicking().
@@ -154,10 +174,10 @@ void* Defer::thunk(Node* n, Node::Op op) {
   if (op == Node::kAddress) {
     if constexpr (std::is_pointer_v<C> && std::is_function_v<std::remove_pointer_t<C>>) {
       return reinterpret_cast<void*>(h->c);
-    } else if constexpr (requires { &C::operator(); }) {
+    } else if constexpr (!std::is_null_pointer_v<decltype(callOperator<C>())>) {
       // Itanium C++ ABI: a pointer to a non-virtual member function starts
       // with the function's address.
-      auto pm = &C::operator();
+      auto pm = callOperator<C>();
       void* addr;
       std::memcpy(&addr, &pm, sizeof addr);
       return addr;
@@ -179,8 +199,8 @@ void* Defer::thunk(Node* n, Node::Op op) {
     // callable must keep a frame of its own (call it through a member
     // pointer the optimiser cannot see through, so it is not inlined here),
     // and so must this thunk (no tail call).
-    if constexpr (requires { &C::operator(); }) {
-      auto pm = &C::operator();
+    if constexpr (!std::is_null_pointer_v<decltype(callOperator<C>())>) {
+      auto pm = callOperator<C>();
       asm volatile("" : "+m"(pm));
       (h->c.*pm)();
     } else {

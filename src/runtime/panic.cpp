@@ -32,13 +32,15 @@
 // callable through a member pointer the compiler cannot see through
 // (Defer::thunk), so the callable always has a frame whose caller is the
 // thunk, whose caller is callDeferred. recover() checks that its caller is
-// the callable's code (one unwind-table lookup), or else unwinds four
-// frames and checks that shape; a helper the deferred call invokes, or a deferred call
+// the callable's code (one unwind-table lookup; for a callable without a
+// single code address, such as a generic lambda, it unwinds four frames and
+// checks that shape); a helper the deferred call invokes, or a deferred call
 // of a function returning normally meanwhile, sits deeper and gets nil.
-// The check is on machine frames, so two compiler transformations blur it:
-// a callable that tail-calls a helper leaves no frame (the helper then
-// counts as direct), and identical-code folding can leave a forwarding stub
-// (recognised by its size and allowed).
+// The check is on machine code, so two compiler transformations blur it:
+// identical-code folding can make the callable a stub that calls an equal
+// body elsewhere (recognised: a small function calling recover's caller),
+// and by the same token a tiny callable that only calls a helper lets the
+// helper recover, which Go would not.
 //
 // runtime::Goexit unwinds with GoexitUnwind: deferred calls run and
 // recover() returns nil. A panic raised during a Goexit replaces it; if that
@@ -270,25 +272,55 @@ struct DirectCheck {
   uintptr_t ip[6] = {};
 };
 
-bool isCallDeferred(uintptr_t ip) {
-  return _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip - 1)) == reinterpret_cast<void*>(&callDeferred);
+void* enclosingFunction(uintptr_t returnAddress) {
+  return _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(returnAddress - 1));
 }
 
-// recover's frame shape: [this check, recover, deferred callable, thunk,
-// callDeferred]. One more frame is allowed when the callable's frame is a
-// forwarding stub of a few bytes: GCC's identical-code folding turns a
-// callable whose body equals another's into a call to that one.
-[[gnu::noinline]] bool calledDirectly() {
+// GCC's identical-code folding can turn a callable whose body equals another
+// one's into a stub that calls that one: then recover's caller is the other
+// body. A stub is small and calls (or jumps to) its target and nothing else
+// of the program's own (sanitizer builds add calls into their runtime,
+// through the PLT, which has no symbols of ours).
+bool forwardsTo(void* stub, void* target) {
+  uintptr_t size = functionSize(reinterpret_cast<uintptr_t>(stub));
+  if (size == 0 || size > 96 || !target) return false;
+  auto* code = static_cast<const unsigned char*>(stub);
+  bool found = false;
+  for (uintptr_t i = 0; i + 5 <= size; i++) {
+    if (code[i] != 0xE8 && code[i] != 0xE9) continue;  // call rel32, jmp rel32
+    int32_t rel;
+    std::memcpy(&rel, code + i + 1, 4);
+    const unsigned char* to = code + i + 5 + rel;
+    if (to == target) {
+      found = true;
+    } else if (functionSize(reinterpret_cast<uintptr_t>(to)) != 0) {
+      return false;  // calls something else of ours: a real function
+    }
+  }
+  return found;
+}
+
+// Whether recover (whose return address is ra) was called by the deferred
+// callable that ctx is running. Known callable: compare code addresses.
+// Unknown (a generic lambda): the frames must be [recover's caller, thunk,
+// callDeferred].
+[[gnu::noinline]] bool calledDirectly(PanicCtx* ctx, uintptr_t ra) {
+  void* caller = enclosingFunction(ra);
+  if (ctx->callable) return caller == ctx->callable || forwardsTo(ctx->callable, caller);
   DirectCheck dc;
   _Unwind_Backtrace(
-      [](_Unwind_Context* ctx, void* arg) -> _Unwind_Reason_Code {
+      [](_Unwind_Context* c, void* arg) -> _Unwind_Reason_Code {
         auto* d = static_cast<DirectCheck*>(arg);
-        d->ip[d->depth++] = _Unwind_GetIP(ctx);
+        d->ip[d->depth++] = _Unwind_GetIP(c);
         return d->depth == 6 ? _URC_END_OF_STACK : _URC_NO_REASON;
       },
       &dc);
+  // [calledDirectly, recover, callable, thunk, callDeferred] or, folded,
+  // [calledDirectly, recover, body, stub, thunk, callDeferred].
+  auto isCallDeferred = [](uintptr_t ip) { return enclosingFunction(ip) == reinterpret_cast<void*>(&callDeferred); };
   if (dc.depth >= 5 && isCallDeferred(dc.ip[4])) return true;
-  return dc.depth == 6 && isCallDeferred(dc.ip[5]) && functionSize(dc.ip[3] - 1) <= 16;
+  return dc.depth == 6 && isCallDeferred(dc.ip[5]) &&
+         forwardsTo(enclosingFunction(dc.ip[3]), enclosingFunction(dc.ip[2]));
 }
 
 }  // namespace
@@ -421,12 +453,7 @@ void panic(any v) {
 any recover() {
   PanicCtx* p = *internal::panicSlot();
   if (!p || p->goexit || p->recovered) return {};
-  // Fast check: our caller is the deferred callable itself. Otherwise (an
-  // unknown address, a helper, a folded callable) look at the frames.
-  auto* ra = static_cast<char*>(__builtin_return_address(0));
-  if (!p->callable || _Unwind_FindEnclosingFunction(ra - 1) != p->callable) {
-    if (!internal::calledDirectly()) return {};
-  }
+  if (!internal::calledDirectly(p, reinterpret_cast<uintptr_t>(__builtin_return_address(0)))) return {};
   p->recovered = true;
   return internal::valueOf(p->exc);
 }
