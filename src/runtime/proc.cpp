@@ -126,7 +126,7 @@ void wakep();
 
 // ---- G status --------------------------------------------------------------
 
-#ifdef NDEBUG
+#if defined(NDEBUG) && !defined(GORT_ASAN) && !defined(GORT_TSAN)
 constexpr bool kCheckTransitions = false;
 #else
 constexpr bool kCheckTransitions = true;
@@ -147,7 +147,14 @@ bool validTransition(uint32_t from, uint32_t to) {
 }  // namespace
 
 void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
-  if (kCheckTransitions && !validTransition(oldval, newval)) throw_("casgstatus: bad incoming values");
+  if (!kCheckTransitions) {
+    // Every transition is made by the G's single owner (the M that runs it,
+    // or the one readier that won it), so release builds need no
+    // read-modify-write; checked builds keep the CAS to catch a second owner.
+    gp->atomicstatus.store(newval, std::memory_order_release);
+    return;
+  }
+  if (!validTransition(oldval, newval)) throw_("casgstatus: bad incoming values");
   uint32_t expect = oldval;
   if (!gp->atomicstatus.compare_exchange_strong(expect, newval, std::memory_order_acq_rel)) {
     printstr("runtime: casgstatus: oldval=");
@@ -599,7 +606,6 @@ void newprocCommit(g* gp, GoEntry entry) {
 
 namespace {
 
-inline EhGlobals* threadEh() { return reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals()); }
 
 // Switches from this M's g0 to gp and back; returns on g0 when gp calls
 // mcall. Runs on g0.
@@ -614,7 +620,7 @@ void gogo(m* mp, g* gp) {
     // have not started should not count.
     if (san::kTSan) gp->sanFiber = san::createFiber();
   }
-  EhGlobals* eh = threadEh();
+  EhGlobals* eh = mp->ehGlobals;
   *eh = gp->eh;
   setg(gp);
   san::switchToFiber(gp->sanFiber);
@@ -676,7 +682,7 @@ namespace {
 
 g* park_m(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Gwaiting);
-  gp->waitsince = nanotime();
+  gp->waitsince = cputicks();  // a clock read per park would cost more than the rest
   mp->curg = nullptr;
   gp->mp = nullptr;
   auto unlockf = mp->waitunlockf;
@@ -820,6 +826,8 @@ void minit(m* mp) {
   }
   mp->g0->stk = stack{mp->g0StackLo, mp->g0StackHi};
   mp->tsanFiber = san::currentFiber();
+  // libstdc++'s per-thread exception globals never move: look them up once.
+  mp->ehGlobals = reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals());
   minitSignals(mp);
 }
 
@@ -1756,6 +1764,7 @@ void schedinit() {
   lockGuard guard(&startLock);
   if (started.load(std::memory_order_relaxed)) return;
   runtimeInitTime = nanotime();
+  cputicksToNanos(0);  // starts the tick-rate calibration
   osinit();
   parsedebugvars();
   installTerminateHandler();
