@@ -17,7 +17,8 @@
 //   }  // namespace
 //
 // gort::Main then initialises, as the Go spec orders it:
-//   - every imported package before its importer, each package once; the
+//   - every declared package (whether or not main imports it: a C++ linker
+//     keeps what it is given), each once, its imports before it, and the
 //     package "main" (if declared) last;
 //   - within a package, its variables first: repeatedly the earliest variable
 //     in registration order whose dependencies are all initialised (so

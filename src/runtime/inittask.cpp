@@ -82,7 +82,7 @@ struct PackageRecord {
 namespace {
 
 struct Registry {
-  std::mutex mu;  // registration may come from several static constructors
+  std::mutex mu;  // static constructors of dlopen()ed libraries may run on any thread
   std::atomic<bool> sealed{false};
   std::vector<std::unique_ptr<PackageRecord>> packages;  // registration order
   std::unordered_map<std::string_view, PackageRecord*> byPath;

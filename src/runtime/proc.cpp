@@ -1795,12 +1795,19 @@ struct MainArgs {
 };
 MainArgs mainArgs;
 
+void dolockOSThread();
+void dounlockOSThread();
+
 void runtimeMain() {
   mainStarted.store(true, std::memory_order_relaxed);
-  // Package inits run on the main thread, as in Go (some C libraries care).
-  runtime::LockOSThread();
+  // As Go's runtime.main: package inits run locked to the main thread (some
+  // C libraries care), with the runtime's own count (lockedInt), so an init
+  // that calls runtime::LockOSThread keeps main on the main thread.
+  getg()->mp->lockedInt++;
+  dolockOSThread();
   doInits();
-  runtime::UnlockOSThread();
+  getg()->mp->lockedInt--;
+  dounlockOSThread();
   mainArgs.user_main();
   exitProcess(0);
 }

@@ -6,10 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
+#include "gort/go.hpp"
 #include "gort/init.hpp"
 #include "gort/runtime.hpp"
 #include "runtime/inittask.hpp"
@@ -19,6 +23,7 @@ std::string& events();
 void record(const char* what);
 extern int a, b, c, d;
 extern int64_t initGoroutine;
+extern bool initOnMainThread;
 }  // namespace inittest
 
 namespace {
@@ -63,10 +68,11 @@ void checkOrderMain() {
   bool ok = bigBeforeMain &&
             (ev == prefix + "app.initA app.initB main.init " || ev == prefix + "app.initB app.initA main.init ") &&
             inittest::a == 9 && inittest::b == 4 && inittest::c == 5 && inittest::d == 5 &&
-            inittest::initGoroutine == 1;
-  std::fprintf(stderr, "%s: %s a=%d b=%d c=%d d=%d goroutine=%lld\n", ok ? "init order ok" : "init order WRONG",
-               inittest::events().c_str(), inittest::a, inittest::b, inittest::c, inittest::d,
-               static_cast<long long>(inittest::initGoroutine));
+            inittest::initGoroutine == 1 && inittest::initOnMainThread;
+  std::fprintf(stderr, "%s: %s a=%d b=%d c=%d d=%d goroutine=%lld main thread=%d\n",
+               ok ? "init order ok" : "init order WRONG", inittest::events().c_str(), inittest::a, inittest::b,
+               inittest::c, inittest::d, static_cast<long long>(inittest::initGoroutine),
+               int(inittest::initOnMainThread));
 }
 
 TEST_F(InitTest, ImportsFirstVariablesByDependencyThenInitFunctionsMainLast) {
@@ -182,6 +188,56 @@ TEST_F(InitTest, RedeclaredVariableIsFatal) {
         gort::Main(0, nullptr, noop);
       },
       ::testing::ExitedWithCode(2), HasSubstr("fatal error: package example.com/twice: a redeclared\n"));
+}
+
+void registerPanickingInit() {
+  static gort::Package p("example.com/panics", {"example.com/log"});
+  static gort::Init i(p, [] { throw std::runtime_error("init boom"); });
+}
+
+void mainMustNotRun() { std::fprintf(stderr, "main ran\n"); }
+
+TEST_F(InitTest, PanicInAnInitFunctionEndsTheProgramBeforeMain) {
+  // Go: "panic: init boom\n\ngoroutine 1 [running]:\nmain.init.0()...", exit 2.
+  // gort's header may add ", locked to thread": Go's deferred unlock of the
+  // init-time thread lock runs before the panic is printed, while an
+  // exception nothing catches is reported without unwinding (which keeps
+  // the frames of the init function that threw).
+  EXPECT_EXIT(
+      {
+        registerPanickingInit();
+        gort::Main(0, nullptr, mainMustNotRun);
+      },
+      ::testing::ExitedWithCode(2),
+      AllOf(ContainsRegex("panic: init boom\n\ngoroutine 1 \\[running(, locked to thread)?\\]:\n"),
+            Not(HasSubstr("main ran"))));
+}
+
+void registerLockingInit() {
+  static gort::Package p("example.com/locks");
+  static gort::Init i(p, [] { gort::runtime::LockOSThread(); });
+}
+
+void mainStaysOnTheMainThread() {
+  gort::runtime::GOMAXPROCS(4);
+  bool stayed = true;
+  for (int i = 0; i < 1000; i++) {
+    gort::go([] {});
+    gort::runtime::Gosched();
+    stayed = stayed && gettid() == getpid();
+  }
+  std::fprintf(stderr, "%s\n", stayed ? "main stayed on the main thread" : "main moved");
+}
+
+TEST_F(InitTest, LockOSThreadInAnInitKeepsMainOnTheMainThread) {
+  // Go's runtime.main locks the main goroutine to the main thread during
+  // inits with the runtime's own count, so an init's LockOSThread outlives them.
+  EXPECT_EXIT(
+      {
+        registerLockingInit();
+        gort::Main(0, nullptr, mainStaysOnTheMainThread);
+      },
+      ::testing::ExitedWithCode(0), "main stayed on the main thread\n");
 }
 
 void lateRegistrationMain() { static gort::Package late("example.com/late"); }

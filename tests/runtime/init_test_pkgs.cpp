@@ -1,6 +1,8 @@
 // Packages for init_test.cpp registered from a second translation unit, so
 // the test covers registration spread over TUs (whose static construction
 // order C++ leaves open).
+#include <unistd.h>
+
 #include <string>
 
 #include "gort/init.hpp"
@@ -24,6 +26,7 @@ void record(const char* what) {
 // initialises d, b, c, a, giving a=9 b=4 c=5 d=5.
 int a, b, c, d;
 int64_t initGoroutine;
+bool initOnMainThread;
 
 }  // namespace inittest
 
@@ -52,6 +55,7 @@ gort::Var dVar(logPkg, "d", [] {
 });
 gort::Init logInit1(logPkg, [] {
   inittest::initGoroutine = gort::runtime::GoID();
+  inittest::initOnMainThread = gettid() == getpid();
   record("log.init1");
 });
 gort::Init logInit2(logPkg, [] { record("log.init2"); });
