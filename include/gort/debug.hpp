@@ -18,4 +18,10 @@ int64_t SetMaxStack(int64_t bytes);
 // error ("thread exhaustion"), as in Go.
 int SetMaxThreads(int threads);
 
+// SetPanicOnFault makes a memory fault at a non-nil address in the calling
+// goroutine a run-time panic (recoverable where the faulting code can be
+// unwound) instead of a crash, and returns the previous setting. It applies
+// to the calling goroutine only, as in Go.
+bool SetPanicOnFault(bool enabled);
+
 }  // namespace gort::debug

@@ -73,6 +73,7 @@
 
 #include "gort/internal/proc.hpp"
 #include "gort/panic.hpp"
+#include "runtime/signal_unix.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
 
@@ -182,13 +183,14 @@ void startDying() {
 
 // The traces GOTRACEBACK asks for. pcs, when given, is the panicking stack
 // recorded at the panic; otherwise the current stack is shown.
-[[noreturn]] void dieWithTraceback(bool runtimeError, const uintptr_t* pcs = nullptr, int npcs = 0) {
+[[noreturn]] void dieWithTraceback(bool runtimeError, const uintptr_t* pcs = nullptr, int npcs = 0,
+                                   bool allGoroutines = false, const std::string& trailer = "") {
   TracebackLevel tl = gotraceback();
   if (tl.level > 0) {
     g* gp = getg();
     g* cur = gp && gp->mp ? gp->mp->curg : nullptr;
     std::string out;
-    bool all = tl.all;
+    bool all = tl.all || allGoroutines;
     if (cur && cur == gp) {
       out += "\n";
       goroutineheader(cur, &out);
@@ -205,6 +207,7 @@ void startDying() {
       }
     }
     if (all) tracebackothers(cur, &out);
+    out += trailer;
     writeString(out);
   }
   if (tl.crash) {
@@ -214,14 +217,6 @@ void startDying() {
   exitProcess(2);
 }
 
-const char* signalName(int sig) {
-  switch (sig) {
-    case SIGSEGV: return "SIGSEGV: segmentation violation";
-    case SIGBUS: return "SIGBUS: bus error";
-    case SIGFPE: return "SIGFPE: floating-point exception";
-  }
-  return "signal";
-}
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -234,7 +229,7 @@ std::string signalLine(const any& v) {
   const auto* e = dynamic_cast<const runtime::Error*>(v.error());
   if (!e || e->signal().sig == 0) return "";
   const runtime::Error::Signal& s = e->signal();
-  return std::string("[signal ") + signalName(s.sig) + " code=" + hex(uint64_t(s.code)) + " addr=" + hex(s.addr) +
+  return std::string("[signal ") + signame(s.sig) + " code=" + hex(uint64_t(s.code)) + " addr=" + hex(s.addr) +
          " pc=" + hex(s.pc) + "]\n";
 }
 
@@ -253,8 +248,9 @@ std::string signalLine(const any& v) {
 // Entered through gort_sigpanic_trampoline, as if the faulting instruction
 // had called it.
 extern "C" [[noreturn]] void gort_sigpanic(int sig, int code, uintptr_t addr, uintptr_t pc) {
-  gort::panic(runtime::Error("runtime error: invalid memory address or nil pointer dereference")
-                  .withSignal({sig, code, addr, pc}));
+  const char* msg = "runtime error: invalid memory address or nil pointer dereference";
+  if (sig == SIGFPE) msg = code == FPE_INTOVF ? "runtime error: integer overflow" : "runtime error: integer divide by zero";
+  gort::panic(runtime::Error(msg).withSignal({sig, code, addr, pc}));
 }
 
 // The deferred call's entry on the panic path: never inlined, never a tail
@@ -351,10 +347,14 @@ int callersPCs(int skip, uintptr_t* pcs, int max) {
 }
 
 bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
-  if (sig != SIGSEGV && sig != SIGBUS) return false;
+  if (sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE) return false;
+  if (info->si_code <= 0) return false;  // sent by kill(2), not a fault
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
   g* gp = getg();
-  if (addr >= 0x1000 || !gp || !gp->mp || gp != gp->mp->curg || gp->mp->locks != 0) return false;
+  if (!gp || !gp->mp || gp != gp->mp->curg || gp->mp->locks != 0) return false;
+  // Go's rule: a fault near address zero is a nil dereference; elsewhere it
+  // is fatal unless the goroutine asked for panics (debug::SetPanicOnFault).
+  if (sig != SIGFPE && addr >= 0x1000 && !gp->paniconfault) return false;
   auto* uc = static_cast<ucontext_t*>(ucontext);
   greg_t* r = uc->uc_mcontext.gregs;
   uintptr_t pc = uintptr_t(r[REG_RIP]);
@@ -385,6 +385,12 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
   printstr(msg);
   printstr("\n");
   dieWithTraceback(false);
+}
+
+[[noreturn]] void crash(const std::string& report, bool runtimeError, bool allGoroutines, const std::string& trailer) {
+  startDying();
+  writeString(report);
+  dieWithTraceback(runtimeError, nullptr, 0, allGoroutines, trailer);
 }
 
 // Go's fatalpanic: the panic chain, the signal line of a fault, the traces.

@@ -49,6 +49,7 @@
 
 #include "runtime/preempt.hpp"
 #include "runtime/sanitizer.hpp"
+#include "runtime/sigqueue.hpp"
 #include "runtime/stubs.hpp"
 
 extern "C" {
@@ -172,7 +173,8 @@ bool asyncSafePoint(g* gp, uintptr_t pc, uintptr_t sp) {
   return sp >= gp->stk.lo + kPreemptStackRoom && sp <= gp->stk.hi;
 }
 
-void onSigurg(int, siginfo_t*, void* ctx) {
+void onSigurg(int sig, siginfo_t*, void* ctx) {
+  sigsend(sig);  // os/signal may listen to SIGURG too; preemption goes on
   g* gp = getg();
   if (!gp || !gp->preempt || debug.asyncpreemptoff) return;
   auto* uc = static_cast<ucontext_t*>(ctx);

@@ -543,6 +543,21 @@ void gostartInit(g* gp) {
 
 // ---- newproc ---------------------------------------------------------------------
 
+namespace {
+// Queues gp from a thread that holds no P (gort::Run's caller, the signal
+// thread, timers fired off-P). wakep is not enough here: a spinning M may be
+// about to give up after its last look at the global queue, and wakep would
+// trust it. Starting an idle P's M directly cannot be missed (Go's
+// injectglist does the same).
+void readyWithoutP(g* gp) {
+  {
+    lockGuard guard(&sched.lock);
+    globrunqput(gp);
+  }
+  if (sched.npidle.load(std::memory_order_acquire) != 0) startm(nullptr, false);
+}
+}  // namespace
+
 NewProc newprocStart(size_t size, size_t align) {
   if (!runtimeStarted()) schedinit();
   p* pp = currentP();
@@ -592,12 +607,11 @@ void newprocCommit(g* gp, GoEntry entry) {
   countGoroutine(pp, +1);
   san::release(gp);  // the go statement happens before the goroutine starts
   casgstatus(gp, _Gdead, _Grunnable);
-  if (pp) {
-    runqput(pp, gp, true);
-  } else {
-    lockGuard guard(&sched.lock);
-    globrunqput(gp);
+  if (!pp) {
+    readyWithoutP(gp);
+    return;
   }
+  runqput(pp, gp, true);
   if (mainStarted.load(std::memory_order_relaxed)) wakep();
   checkPreempt();
 }
@@ -789,12 +803,11 @@ void goready(g* gp) {
   san::release(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   p* pp = currentP();
-  if (pp) {
-    runqput(pp, gp, true);
-  } else {
-    lockGuard guard(&sched.lock);
-    globrunqput(gp);
+  if (!pp) {
+    readyWithoutP(gp);
+    return;
   }
+  runqput(pp, gp, true);
   wakep();
 }
 

@@ -97,6 +97,7 @@ struct alignas(64) g {
   std::atomic<uint32_t> atomicstatus{_Gidle};
   waitReason waitreason = waitReason::zero;
   bool preempt = false;
+  bool paniconfault = false;  // debug::SetPanicOnFault
   std::atomic<uint32_t> selectDone{0};  // select wake-up race (select.cpp)
   int64_t goid = 0;
   m* mp = nullptr;        // M running this G, or null

@@ -1,21 +1,42 @@
-// signal_unix.cpp: synchronous fault handling (mirrors the crash half of
-// runtime/signal_unix.go).
+// signal_unix.cpp: the runtime's own signal handlers (mirrors
+// runtime/signal_unix.go): faults, SIGQUIT and SIGPIPE. Preemption's SIGURG
+// is in preempt.cpp, the queue to os/signal in sigqueue.cpp.
 //
 // Every M runs its signal handlers on its own alternate stack, because the
 // fault we most need to report, a goroutine stack overflow, happens with no
-// stack left to run a handler on. SIGSEGV/SIGBUS in a goroutine's guard page
-// is reported as Go reports a stack overflow; any other fault is a fatal
-// "unexpected signal" with the faulting goroutine's traceback.
+// stack left to run a handler on.
+//
+// What a signal does, as in Go:
+//   - a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL) in a goroutine's guard page:
+//     "runtime: goroutine stack exceeds N-byte limit", "fatal error: stack
+//     overflow"; near address zero (or anywhere, with SetPanicOnFault) in a
+//     goroutine: a run-time panic (panic.cpp's sigpanic); elsewhere in
+//     user code: "unexpected fault address" / "fatal error: fault"; in the
+//     runtime or off-goroutine: "fatal error: unexpected signal during
+//     runtime execution". Each report carries Go's "[signal ...]" line and
+//     the traces GOTRACEBACK asks for; exit status 2 (crash: SIGABRT).
+//   - SIGQUIT: every goroutine's trace and the registers, exit 2.
+//   - SIGPIPE: a write to a broken pipe on fd 1 or 2 kills the program with
+//     SIGPIPE; on any other descriptor the write just fails with EPIPE.
+//   - each of these, sent by kill(2) while os/signal is notified of it,
+//     goes to the channel instead, and SIGQUIT/SIGPIPE respect Ignore.
 #include "runtime/signal_unix.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <utility>
 
+#include "gort/debug.hpp"
 #include "runtime/panic.hpp"
+#include "runtime/preempt.hpp"
+#include "runtime/sigqueue.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/stubs.hpp"
 
@@ -25,57 +46,137 @@ namespace {
 
 constexpr size_t kSigStack = 64 << 10;
 
-const char* signalName(int sig) {
-  switch (sig) {
-    case SIGSEGV: return "SIGSEGV: segmentation violation";
-    case SIGBUS: return "SIGBUS: bus error";
-    case SIGFPE: return "SIGFPE: floating-point exception";
-    case SIGILL: return "SIGILL: illegal instruction";
-  }
-  return "signal";
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+// Go's "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x...]".
+std::string signalLine(int sig, const siginfo_t* info, uintptr_t pc) {
+  return std::string("[signal ") + signame(sig) + " code=" + hex(uint64_t(uint32_t(info->si_code))) +
+         " addr=" + hex(reinterpret_cast<uintptr_t>(info->si_addr)) + " pc=" + hex(pc) + "]\n";
+}
+
+bool sentByKill(const siginfo_t* info) { return info->si_code <= 0; }
+
+// Is the goroutine running user code (not the runtime, not another thread)?
+bool inUserGoroutine() {
+  g* gp = getg();
+  return gp && gp->mp && gp == gp->mp->curg && gp->mp->locks == 0;
+}
+
+[[noreturn]] void stackOverflow(uintptr_t sp, uintptr_t lo, uintptr_t hi) {
+  printstr("runtime: goroutine stack exceeds ");
+  printint(int64_t(maxStackSize()));
+  printstr("-byte limit\n");
+  printstr("runtime: sp=");
+  printhex(sp);
+  printstr(" stack=[");
+  printhex(lo);
+  printstr(", ");
+  printhex(hi);
+  printstr("]\n");
+  fatal("stack overflow");
 }
 
 void onFault(int sig, siginfo_t* info, void* ctx) {
+  if (sentByKill(info) && sigsend(sig)) return;
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
   auto* uc = static_cast<ucontext_t*>(ctx);
   uintptr_t pc = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
   uintptr_t sp = uintptr_t(uc->uc_mcontext.gregs[REG_RSP]);
   uintptr_t lo, hi;
-  if ((sig == SIGSEGV || sig == SIGBUS) && stackGuardHit(addr, &lo, &hi)) {
-    printstr("runtime: goroutine stack exceeds ");
-    printint(int64_t(maxStackSize()));
-    printstr("-byte limit\n");
-    printstr("runtime: sp=");
-    printhex(sp);
-    printstr(" stack=[");
-    printhex(lo);
-    printstr(", ");
-    printhex(hi);
-    printstr("]\n");
-    fatal("stack overflow");
-  }
-  // A nil dereference in a goroutine becomes a run-time panic (panic.cpp).
+  if ((sig == SIGSEGV || sig == SIGBUS) && stackGuardHit(addr, &lo, &hi)) stackOverflow(sp, lo, hi);
   if (sigpanicRedirect(sig, info, ctx)) return;
-  printstr("[signal ");
-  printstr(signalName(sig));
-  printstr(" code=");
-  printhex(uint64_t(info->si_code));
-  printstr(" addr=");
-  printhex(addr);
-  printstr(" pc=");
-  printhex(pc);
-  printstr("]\n");
-  fatal("unexpected signal during runtime execution");
+  std::string report;
+  bool userFault = (sig == SIGSEGV || sig == SIGBUS) && !sentByKill(info) && inUserGoroutine();
+  if (userFault) {
+    report = "unexpected fault address " + hex(addr) + "\nfatal error: fault\n";
+  } else {
+    report = "fatal error: unexpected signal during runtime execution\n";
+  }
+  crash(report + signalLine(sig, info, pc), !userFault, false, "");
+}
+
+// Go's register dump after a SIGQUIT trace.
+std::string dumpregs(const ucontext_t* uc) {
+  static const struct {
+    const char* name;
+    int reg;
+  } kRegs[] = {{"rax    ", REG_RAX}, {"rbx    ", REG_RBX}, {"rcx    ", REG_RCX}, {"rdx    ", REG_RDX},
+               {"rdi    ", REG_RDI}, {"rsi    ", REG_RSI}, {"rbp    ", REG_RBP}, {"rsp    ", REG_RSP},
+               {"r8     ", REG_R8},  {"r9     ", REG_R9},  {"r10    ", REG_R10}, {"r11    ", REG_R11},
+               {"r12    ", REG_R12}, {"r13    ", REG_R13}, {"r14    ", REG_R14}, {"r15    ", REG_R15},
+               {"rip    ", REG_RIP}, {"rflags ", REG_EFL}};
+  std::string out = "\n";
+  for (const auto& r : kRegs) out += std::string(r.name) + hex(uint64_t(uc->uc_mcontext.gregs[r.reg])) + "\n";
+  uint64_t csgsfs = uint64_t(uc->uc_mcontext.gregs[REG_CSGSFS]);
+  out += "cs     " + hex(csgsfs & 0xffff) + "\n";
+  out += "fs     " + hex((csgsfs >> 32) & 0xffff) + "\n";
+  out += "gs     " + hex((csgsfs >> 16) & 0xffff) + "\n";
+  return out;
+}
+
+void onSigquit(int sig, siginfo_t* info, void* ctx) {
+  if (sigsend(sig) || signalIgnored(sig)) return;
+  auto* uc = static_cast<ucontext_t*>(ctx);
+  g* gp = getg();
+  std::string report = std::string(signame(sig)) + "\nPC=" + hex(uint64_t(uc->uc_mcontext.gregs[REG_RIP])) +
+                       " m=" + std::to_string(gp && gp->mp ? gp->mp->id : 0) +
+                       " sigcode=" + std::to_string(info->si_code) + "\n";
+  crash(report, false, true, dumpregs(uc));
+}
+
+bool brokenPipe(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+void onSigpipe(int sig, siginfo_t*, void*) {
+  if (sigsend(sig) || signalIgnored(sig)) return;
+  if (brokenPipe(1) || brokenPipe(2)) {
+    signal(SIGPIPE, SIG_DFL);
+    raise(SIGPIPE);
+  }
+  // Any other descriptor: the write returns EPIPE.
+}
+
+void install(int sig, void (*handler)(int, siginfo_t*, void*), int extraFlags) {
+  struct sigaction sa {};
+  sa.sa_sigaction = handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | extraFlags;
+  sigfillset(&sa.sa_mask);
+  sigaction(sig, &sa, nullptr);
 }
 
 }  // namespace
 
+const char* signame(int sig) {
+  switch (sig) {
+    case SIGHUP: return "SIGHUP: terminal line hangup";
+    case SIGINT: return "SIGINT: interrupt";
+    case SIGQUIT: return "SIGQUIT: quit";
+    case SIGILL: return "SIGILL: illegal instruction";
+    case SIGTRAP: return "SIGTRAP: trace trap";
+    case SIGABRT: return "SIGABRT: abort";
+    case SIGBUS: return "SIGBUS: bus error";
+    case SIGFPE: return "SIGFPE: floating-point exception";
+    case SIGKILL: return "SIGKILL: kill";
+    case SIGUSR1: return "SIGUSR1: user-defined signal 1";
+    case SIGSEGV: return "SIGSEGV: segmentation violation";
+    case SIGUSR2: return "SIGUSR2: user-defined signal 2";
+    case SIGPIPE: return "SIGPIPE: write to broken pipe";
+    case SIGALRM: return "SIGALRM: alarm clock";
+    case SIGTERM: return "SIGTERM: termination";
+  }
+  return "signal";
+}
+
 void initSignals() {
-  struct sigaction sa {};
-  sa.sa_sigaction = onFault;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigfillset(&sa.sa_mask);
-  for (int sig : {SIGSEGV, SIGBUS}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) install(sig, onFault, SA_NODEFER);
+  install(SIGQUIT, onSigquit, SA_RESTART);
+  install(SIGPIPE, onSigpipe, SA_RESTART);
 }
 
 void minitSignals(m* mp) {
@@ -101,3 +202,13 @@ void minitSignalsExit(m* mp) {
 }
 
 }  // namespace gort::internal
+
+namespace gort::debug {
+
+bool SetPanicOnFault(bool enabled) {
+  internal::g* gp = internal::getg();
+  if (!gp || !gp->mp || gp != gp->mp->curg) return false;
+  return std::exchange(gp->paniconfault, enabled);
+}
+
+}  // namespace gort::debug

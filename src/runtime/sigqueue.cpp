@@ -46,7 +46,8 @@ bool has(std::atomic<uint64_t>* set, int sig) { return word(set, sig).load(std::
 // Signals the runtime handles itself; for them the notification path is a
 // hook in the runtime's handler, not a handler of its own.
 bool runtimeOwned(int sig) {
-  return sig == SIGURG || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGPIPE;
+  return sig == SIGURG || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGPIPE ||
+         sig == SIGQUIT;
 }
 
 void* deliveryLoop(void*) {

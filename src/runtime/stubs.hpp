@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "runtime/runtime2.hpp"
 
@@ -20,6 +21,11 @@ namespace gort::internal {
 // Like throw_, but for errors caused by the user program ("fatal error: all
 // goroutines are asleep - deadlock!"): Go prints the user goroutines only.
 [[noreturn]] void fatal(const char* msg);
+// A crash reported from a signal handler (panic.cpp): report (already in
+// Go's words, e.g. "fatal error: fault\n[signal ...]\n"), then the goroutine
+// traces GOTRACEBACK asks for (every goroutine if allGoroutines), then the
+// trailer (a register dump), then exit 2 or GOTRACEBACK=crash's abort.
+[[noreturn]] void crash(const std::string& report, bool runtimeError, bool allGoroutines, const std::string& trailer);
 
 // Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
 int64_t nanotime();
