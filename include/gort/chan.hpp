@@ -15,7 +15,8 @@
 // and nothrow-move-constructible (elements move under the channel lock).
 // Move-only types work; an empty trivial type (Go's struct{}) takes no space.
 //
-// Panics are C++ exceptions of type gort::runtime::PlainError with Go's
+// Panics are C++ exceptions of type gort::runtime::PlainError (a
+// runtime::Error, as Go's plainError is a runtime.Error) with Go's
 // messages: "send on closed channel", "close of nil channel", "close of
 // closed channel", "makechan: size out of range".
 #pragma once
@@ -30,15 +31,10 @@
 #include <utility>
 
 #include "gort/internal/chan.hpp"
+#include "gort/runtime_error.hpp"
 
 namespace gort {
 
-namespace runtime {
-// Go's runtime.plainError: a run-time panic whose message is printed as is.
-struct PlainError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-}  // namespace runtime
 
 template <class T>
 class chan;

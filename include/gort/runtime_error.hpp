@@ -43,6 +43,13 @@ class Error : public std::exception {
   Signal sig_;
 };
 
+// Go's plainError: a run-time panic whose message carries no "runtime
+// error: " prefix ("send on closed channel", "close of nil channel").
+class PlainError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A failed x.(T): "interface conversion: interface {} is string, not int".
 class TypeAssertionError : public Error {
  public:
