@@ -1,0 +1,22 @@
+// gort.hpp: every public package of gort in one include.
+#pragma once
+
+#include "gort/any.hpp"
+#include "gort/chan.hpp"
+#include "gort/context.hpp"
+#include "gort/debug.hpp"
+#include "gort/errors.hpp"
+#include "gort/go.hpp"
+#include "gort/init.hpp"
+#include "gort/io.hpp"
+#include "gort/net.hpp"
+#include "gort/os.hpp"
+#include "gort/panic.hpp"
+#include "gort/runtime.hpp"
+#include "gort/runtime_error.hpp"
+#include "gort/runtime_stack.hpp"
+#include "gort/select.hpp"
+#include "gort/signal.hpp"
+#include "gort/sync.hpp"
+#include "gort/syscall.hpp"
+#include "gort/time.hpp"
