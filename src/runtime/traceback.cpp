@@ -190,7 +190,7 @@ void qualifyNames(std::vector<SymFrame>* frames, size_t from) {
 }
 
 void formatFrames(const std::vector<SymFrame>& frames, std::string* out) {
-  bool system = gotraceback().level >= 3;
+  bool system = gotraceback().level >= 2;  // GOTRACEBACK=system (and crash)
   int printed = 0;
   for (const SymFrame& f : frames) {
     if (!system && hidden(f)) continue;
