@@ -30,7 +30,10 @@ class CrashDeathTest : public ::testing::Test {
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
 };
 
-__attribute__((noinline)) int readAt(uintptr_t addr) { return *reinterpret_cast<volatile int*>(addr); }
+// The sanitizers would stop these before the fault we test.
+[[gnu::noinline, gnu::no_sanitize_undefined, gnu::no_sanitize_address]] int readAt(uintptr_t addr) {
+  return *reinterpret_cast<volatile int*>(addr);
+}
 
 // A second goroutine parked on a channel, for the "all goroutines" levels.
 void parkOne() {
@@ -44,10 +47,12 @@ void faultMain() {
   std::printf("%d\n", readAt(0xdeadbeef));
 }
 
+// (ASan maps the low shadow gap: there the same fault is an access error,
+// code 0x2, instead of 0x1.)
 constexpr const char* kFaultReport =
     "unexpected fault address 0xdeadbeef\n"
     "fatal error: fault\n"
-    "\\[signal SIGSEGV: segmentation violation code=0x1 addr=0xdeadbeef pc=0x[0-9a-f]+\\]\n";
+    "\\[signal SIGSEGV: segmentation violation code=0x[12] addr=0xdeadbeef pc=0x[0-9a-f]+\\]\n";
 
 TEST_F(CrashDeathTest, FaultAtANonNilAddressIsFatal) {
   EXPECT_EXIT(gort::Main(0, nullptr, faultMain), ::testing::ExitedWithCode(2),
@@ -92,7 +97,7 @@ TEST_F(CrashDeathTest, NilDereferenceIsARuntimePanic) {
                             "goroutine 1 \\[running\\]:"));
 }
 
-__attribute__((noinline)) int divide(int a, int b) { return a / b; }
+[[gnu::noinline, gnu::no_sanitize_undefined]] int divide(int a, int b) { return a / b; }
 
 void divideMain() { std::printf("%d\n", divide(1, *static_cast<volatile int*>(new int(0)))); }
 
