@@ -71,8 +71,12 @@ TEST(Stack, ManyParkedGoroutinesCostAboutAPageEach) {
 #if !defined(GORT_ASAN) && !defined(GORT_TSAN)
   EXPECT_LT(perGoroutine, 4.5 * 1024);
 #endif
-  // One mapping per 1 GiB stack chunk, not one per stack.
+#if !defined(GORT_TSAN)
+  // One mapping per 1 GiB stack chunk, not one per stack. (TSan builds map
+  // fresh memory over each reused stack to reset its shadow, which splits
+  // the chunk's mapping.)
   EXPECT_LT(mapsAfter - mapsBefore, 2000);
+#endif
 }
 
 TEST(Stack, SetMaxStackReturnsThePreviousSetting) {

@@ -1,5 +1,15 @@
-// Sanitizer defaults for the test binaries. gort's crash reporter (stack
-// overflow, fatal signals) formats its report inside the signal handler,
-// allocating as it goes: the process is about to die and the report matters
-// more than async-signal safety, so TSan is told not to flag that.
+// Sanitizer defaults for the test binaries.
+//
+// gort's crash reporter (stack overflow, fatal signals) formats its report
+// inside the signal handler, allocating as it goes: the process is about to
+// die and the report matters more than async-signal safety, so TSan is told
+// not to flag that.
+//
+// TSan models each goroutine as a fiber, but thread-local storage belongs to
+// the OS thread, whose TLS block TSan marks as written by the thread at its
+// start. A goroutine touching it (errno, the C++ runtime's thread-locals)
+// then looks racy against that initialisation, which no goroutine can
+// synchronise with. Those reports are suppressed; races between goroutines
+// are not.
 extern "C" const char* __tsan_default_options() { return "report_signal_unsafe=0"; }
+extern "C" const char* __tsan_default_suppressions() { return "race:__tsan_tls_initialization\n"; }
