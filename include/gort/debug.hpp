@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace gort::debug {
 
@@ -23,5 +24,10 @@ int SetMaxThreads(int threads);
 // unwound) instead of a crash, and returns the previous setting. It applies
 // to the calling goroutine only, as in Go.
 bool SetPanicOnFault(bool enabled);
+
+// SetTraceback sets how much a crash prints: "none", "single", "all",
+// "system", "crash" or a number, as GOTRACEBACK does; it cannot lower the
+// level GOTRACEBACK set in the environment.
+void SetTraceback(const std::string& level);
 
 }  // namespace gort::debug

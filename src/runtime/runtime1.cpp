@@ -22,6 +22,7 @@
 #include <cstring>
 #include <string>
 
+#include "gort/debug.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
 
@@ -180,3 +181,9 @@ void setArgs(int argc, char** argv) {
 }
 
 }  // namespace gort::internal
+
+namespace gort::debug {
+
+void SetTraceback(const std::string& level) { internal::setTracebackLevel(level.c_str()); }
+
+}  // namespace gort::debug

@@ -79,6 +79,17 @@ TEST_F(CrashDeathTest, GotracebackAllShowsEveryGoroutine) {
       AllOf(ContainsRegex(kFaultReport), ContainsRegex("goroutine [0-9]+ \\[chan receive\\]:")));
 }
 
+void setTracebackAllMain() {
+  gort::debug::SetTraceback("none");  // below the environment's level: no effect, as in Go
+  gort::debug::SetTraceback("all");
+  faultMain();
+}
+
+TEST_F(CrashDeathTest, SetTracebackRaisesTheLevel) {
+  EXPECT_EXIT(gort::Main(0, nullptr, setTracebackAllMain), ::testing::ExitedWithCode(2),
+              AllOf(ContainsRegex(kFaultReport), ContainsRegex("goroutine [0-9]+ \\[chan receive\\]:")));
+}
+
 TEST_F(CrashDeathTest, GotracebackCrashAborts) {
   EXPECT_EXIT(
       {

@@ -73,6 +73,27 @@ TEST_F(PreemptDeathTest, AsyncPreemptOffShowsTheStarvation) {
       ::testing::ExitedWithCode(3), "main starved");
 }
 
+TEST(Preempt, StopTheWorldCompletesWhileGoroutinesSpin) {
+  int prev = gort::runtime::GOMAXPROCS(4);  // also starts the runtime
+  if (!gort::internal::asyncPreemptAvailable()) GTEST_SKIP() << "async preemption unavailable in this build";
+  std::atomic<bool> stop{false};
+  std::atomic<int> done{0};
+  gort::Run([&] {
+    for (int i = 0; i < 4; i++) {
+      gort::go([&] {
+        // No runtime call in the loop: only a signal can stop it.
+        while (!stop.load(std::memory_order_relaxed)) {
+        }
+        done++;
+      });
+    }
+    for (int n : {2, 3, 1, 4}) EXPECT_NE(gort::runtime::GOMAXPROCS(n), 0);  // each change stops the world
+    stop = true;
+    while (done.load() < 4) gort::runtime::Gosched();
+  });
+  gort::runtime::GOMAXPROCS(prev);
+}
+
 // Each worker mixes integer, SSE and x87-free double arithmetic in
 // registers; any register lost across a preemption corrupts the result.
 __attribute__((noinline)) double work(uint64_t seed, uint64_t iters, uint64_t* outInt) {
