@@ -66,10 +66,19 @@ int32_t gettid() { return int32_t(syscall(SYS_gettid)); }
 int64_t cputicks() { return int64_t(__rdtsc()); }
 
 int64_t cputicksToNanos(int64_t ticks) {
-  // The rate is measured against the monotonic clock over the process's
-  // life so far; callers only need it to the second.
-  static const int64_t startTicks = cputicks(), startNanos = nanotime();
-  int64_t dt = cputicks() - startTicks, dn = nanotime() - startNanos;
+  // The rate is measured against the monotonic clock from the first call
+  // on; that call waits 200 us so that even an early conversion has a base
+  // long enough for the clocks' granularity not to matter.
+  struct Base {
+    int64_t ticks, nanos;
+  };
+  static const Base base = [] {
+    Base b{cputicks(), nanotime()};
+    while (nanotime() - b.nanos < 200 * 1000) {
+    }
+    return b;
+  }();
+  int64_t dt = cputicks() - base.ticks, dn = nanotime() - base.nanos;
   if (dt <= 0 || dn <= 0) return 0;
   return int64_t(double(ticks) * double(dn) / double(dt));
 }
