@@ -82,7 +82,14 @@ TEST(Sema, FifoLifoAndCollisions) {
     std::vector<std::atomic<uint32_t>> others(kAddrs);
     std::atomic<uint32_t> one{0};
     std::atomic<int> parked{0};
+    // Raw semaphores promise no happens-before edge (sync's types add
+    // them), so the wake order is recorded under a Mutex.
+    Mutex orderMu;
     std::vector<int> order;
+    auto woken = [&] {
+      std::lock_guard<Mutex> g(orderMu);
+      return int(order.size());
+    };
     std::atomic<int> othersWoken{0};
     WaitGroup wg;
     for (int i = 0; i < kAddrs; i++) {
@@ -99,6 +106,7 @@ TEST(Sema, FifoLifoAndCollisions) {
       gort::go([&, id, lifo] {
         parked++;
         gort::internal::semacquire1(&one, lifo, gort::internal::waitReason::semacquire);
+        std::lock_guard<Mutex> g(orderMu);
         order.push_back(id);
         wg.Done();
       });
@@ -109,9 +117,12 @@ TEST(Sema, FifoLifoAndCollisions) {
     waiter(kSame, true);
     for (int id = 0; id <= kSame; id++) {
       gort::internal::semrelease(&one);
-      while (int(order.size()) < id + 1) Gosched();
+      while (woken() < id + 1) Gosched();
     }
-    EXPECT_EQ(order, (std::vector<int>{kSame, 0, 1, 2, 3, 4}));
+    {
+      std::lock_guard<Mutex> g(orderMu);
+      EXPECT_EQ(order, (std::vector<int>{kSame, 0, 1, 2, 3, 4}));
+    }
     EXPECT_EQ(othersWoken.load(), 0);
     for (int i = kAddrs - 1; i >= 0; i -= 2) gort::internal::semrelease(&others[i]);
     for (int i = kAddrs - 2; i >= 0; i -= 2) gort::internal::semrelease(&others[i]);
@@ -250,7 +261,11 @@ TEST_P(MutexTest, StarvationBound) {
     for (int i = 0; i < 4; i++) {
       wg.Add(1);
       gort::go([&] {
-        while (!stop.load(std::memory_order_relaxed)) {
+        for (int j = 1; !stop.load(std::memory_order_relaxed); j++) {
+          // At P=1 only preemption lets the victim run at all; yield now
+          // and then for builds where asynchronous preemption cannot stop
+          // this loop (TSan delivers signals only at its own sync points).
+          if (j % 256 == 0) Gosched();
           mu.Lock();
           hammered.fetch_add(1, std::memory_order_relaxed);
           // Hold it for a few µs: newcomers (already running) would win every
