@@ -206,21 +206,22 @@ def parse_existing(path):
 
 
 def summary(sections):
-    lines = ["| workload | GOMAXPROCS | metric | gort/Go | target | result |\n", "|---|---|---|---:|---|---|\n"]
+    lines = ["| workload | GOMAXPROCS | metric | Go | gort | gort/Go | target | result |\n",
+             "|---|---|---|---:|---:|---:|---|---|\n"]
     for name in WORKLOADS:
         text = sections.get(name)
         if text is None:
-            lines.append(f"| {name} | | | | | not measured |\n")
+            lines.append(f"| {name} | | | | | | | not measured |\n")
             continue
         rows = json.loads(re.match(r"<!-- bench:\w+ (.*?) -->", text).group(1))["rows"]
         if rows is None:
-            lines.append(f"| {name} | | | | | not yet implemented |\n")
+            lines.append(f"| {name} | | | | | | | not yet implemented |\n")
             continue
         for r in rows:
             if not r["target"]:
                 continue
             label = name + (f" ({r['config']})" if r["config"] != "default" else "")
-            lines.append(f"| {label} | {r['procs']} | {r['metric']} | {fmt(r['ratio'])} | "
+            lines.append(f"| {label} | {r['procs']} | {r['metric']} | {fmt(r['go'])} | {fmt(r['gort'])} | {fmt(r['ratio'])} | "
                          f"{target_text(r['target'])} | {met_text(r)} |\n")
     return "".join(lines)
 
@@ -237,8 +238,8 @@ def write(args):
            "goes first, at GOMAXPROCS=1 and 2; the tables give the median of each metric. A ratio gort/Go\n",
            "below 1 means gort is faster, except for throughput (roundtrips/s), where above 1 is better.\n",
            "Targets are the ones the issues set. Run `scripts/bench.sh [workload...]` to refresh\n",
-           "(naming workloads replaces only their sections).\n\n",
-           f"Last run: {when}.\n\n",
+           "(naming workloads replaces only their sections). Each section says when and on what\n",
+           "machine it was measured; run on a quiet machine for numbers worth quoting.\n\n",
            "## Summary\n\n", summary(sections), "\n## Workloads\n\n"]
     for name in WORKLOADS:
         if name in sections:
