@@ -29,8 +29,11 @@
 // registers and the full xsave state on the goroutine stack, yields through
 // mcall and restores everything on resume, possibly on another M.
 //
-// Under TSan async preemption is off: TSan defers signal handlers to its own
-// safe points and runs them with a context we must not rewrite.
+// Under the sanitizers async preemption is off: TSan defers signal handlers
+// to its own safe points and runs them with a context we must not rewrite,
+// and ASan's fiber-switch bookkeeping was seen to be entered twice when a
+// switch began from a rewritten context. The path is tested in the normal
+// build; the sanitizer builds keep cooperative preemption.
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -199,7 +202,7 @@ void initPreemption() {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigfillset(&sa.sa_mask);
   sigaction(SIGURG, &sa, nullptr);
-  if (san::kTSan || !xsaveUsable()) return;
+  if (san::kAny || !xsaveUsable()) return;
   uintptr_t bias = 0;
   dl_iterate_phdr(findMainText, &bias);
   asyncEnabled = exeText.hi != 0 && loadRuntimeText(bias);

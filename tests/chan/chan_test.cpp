@@ -694,6 +694,11 @@ TEST_P(ChanTest, ChannelsOrderPlainMemory) {
 // sends, receives (direct hand-off, buffered and blocking) and selects
 // allocate nothing.
 TEST_P(ChanTest, NoHeapAllocationOnTheFastPaths) {
+#if defined(GORT_RANDOMIZE_SCHED)
+  // Sanitizer builds move goroutines between Ps at random, so per-P caches
+  // (sudogs) warm up at random too: the count means nothing there.
+  GTEST_SKIP() << "allocation counts are only meaningful without scheduler randomisation";
+#endif
   gort::Run([] {
     auto c = make_chan<int>(), dummy = make_chan<int>(), b = make_chan<int>(8);
     auto work = [&](int n) {
