@@ -23,8 +23,8 @@
 
 namespace gort::context {
 
-extern const error Canceled;
-extern const error DeadlineExceeded;
+extern const error& Canceled;
+extern const error& DeadlineExceeded;
 
 // The element of Done channels (Go's struct{}: takes no space).
 struct Signal {};

@@ -11,10 +11,10 @@ namespace gort::io {
 
 // io.EOF ("EOF"): the end of input, returned unwrapped so callers may
 // compare with ==. Named EOF_ because <cstdio> defines EOF as a macro.
-extern const error EOF_;
-extern const error ErrUnexpectedEOF;  // "unexpected EOF"
-extern const error ErrShortWrite;     // "short write"
-extern const error ErrClosedPipe;     // "io: read/write on closed pipe"
+extern const error& EOF_;
+extern const error& ErrUnexpectedEOF;  // "unexpected EOF"
+extern const error& ErrShortWrite;     // "short write"
+extern const error& ErrClosedPipe;     // "io: read/write on closed pipe"
 
 // ReadFull reads exactly n bytes from r (anything with Read(void*, size_t)
 // returning {n, err}); err is EOF if nothing was read, ErrUnexpectedEOF

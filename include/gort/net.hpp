@@ -27,7 +27,7 @@
 namespace gort::net {
 
 // net.ErrClosed: "use of closed network connection".
-extern const error ErrClosed;
+extern const error& ErrClosed;
 
 // Addr is a network end point: Network() is "tcp", "udp", "unix", ...;
 // String() is "127.0.0.1:80", "[::1]:80" or a socket path.

@@ -20,8 +20,8 @@ namespace gort::os {
 
 // os.ErrDeadlineExceeded: "i/o timeout", Timeout() true. Errors from I/O
 // past a deadline wrap it (errors::Is).
-extern const error ErrDeadlineExceeded;
-extern const error ErrClosed;  // "file already closed"
+extern const error& ErrDeadlineExceeded;
+extern const error& ErrClosed;  // "file already closed"
 
 // SyscallError records the system call that failed: "connect: connection
 // refused".

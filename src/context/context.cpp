@@ -26,8 +26,8 @@ struct deadlineExceededError final : error::Interface {
 };
 }  // namespace
 
-const error Canceled = errors::New("context canceled");
-const error DeadlineExceeded = make_error<deadlineExceededError>();
+const error& Canceled = *new error(errors::New("context canceled"));
+const error& DeadlineExceeded = *new error(make_error<deadlineExceededError>());
 
 namespace internal {
 

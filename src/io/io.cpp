@@ -3,9 +3,11 @@
 
 namespace gort::io {
 
-const error EOF_ = errors::New("EOF");
-const error ErrUnexpectedEOF = errors::New("unexpected EOF");
-const error ErrShortWrite = errors::New("short write");
-const error ErrClosedPipe = errors::New("io: read/write on closed pipe");
+// Package-level errors are never destroyed: goroutines may still be copying
+// them while the process exits (Go has no exit-time destructors).
+const error& EOF_ = *new error(errors::New("EOF"));
+const error& ErrUnexpectedEOF = *new error(errors::New("unexpected EOF"));
+const error& ErrShortWrite = *new error(errors::New("short write"));
+const error& ErrClosedPipe = *new error(errors::New("io: read/write on closed pipe"));
 
 }  // namespace gort::io

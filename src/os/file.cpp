@@ -17,7 +17,7 @@
 
 namespace gort::os {
 
-const error ErrClosed = errors::New("file already closed");
+const error& ErrClosed = *new error(errors::New("file already closed"));
 
 struct File::Impl {
   Impl(int fd, std::string n) : pfd(fd, true, true, true), name(std::move(n)) {}

@@ -10,6 +10,7 @@
 // timers fire early (the poller spins) or up to a millisecond late. Kernels
 // before 5.11 lack epoll_pwait2; then millisecond timeouts are rounded up.
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -88,7 +89,9 @@ void netpollBreak() {
   if (!wakeSig.compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) return;
   uint64_t one = 1;
   for (;;) {
-    ssize_t n = write(breakfd, &one, sizeof(one));
+    // Raw system calls: the runtime's own descriptor traffic is not user I/O
+    // for TSan to track (the runtime is not race-instrumented).
+    ssize_t n = syscall(SYS_write, breakfd, &one, sizeof(one));
     if (n == sizeof(one) || errno == EAGAIN) return;  // EAGAIN: a wake-up is pending anyway
     if (errno != EINTR) throw_("runtime: netpollBreak write failed");
   }
@@ -114,7 +117,7 @@ gList netpoll(int64_t delay) {
         // Only a blocking poll consumes the break: a non-blocking poll's
         // caller was not the one it was meant for.
         uint64_t buf;
-        (void)!read(breakfd, &buf, sizeof(buf));
+        (void)!syscall(SYS_read, breakfd, &buf, sizeof(buf));
         wakeSig.store(0, std::memory_order_release);
       }
       continue;

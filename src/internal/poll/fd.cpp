@@ -32,10 +32,10 @@ internal::g* self() { return internal::getg(); }
 
 }  // namespace
 
-const error ErrNetClosing = errors::New("use of closed network connection");
-const error ErrFileClosing = errors::New("use of closed file");
-const error ErrDeadlineExceeded = make_error<deadlineExceeded>();
-const error ErrNotPollable = errors::New("not pollable");
+const error& ErrNetClosing = *new error(errors::New("use of closed network connection"));
+const error& ErrFileClosing = *new error(errors::New("use of closed file"));
+const error& ErrDeadlineExceeded = *new error(make_error<deadlineExceeded>());
+const error& ErrNotPollable = *new error(errors::New("not pollable"));
 
 }  // namespace gort::poll
 
@@ -44,10 +44,10 @@ const error ErrNotPollable = errors::New("not pollable");
 // define them here: globals in one translation unit are initialised in
 // order, across units in no defined order.
 namespace gort::net {
-const error ErrClosed = poll::ErrNetClosing;
+const error& ErrClosed = poll::ErrNetClosing;
 }
 namespace gort::os {
-const error ErrDeadlineExceeded = poll::ErrDeadlineExceeded;
+const error& ErrDeadlineExceeded = poll::ErrDeadlineExceeded;
 }
 
 namespace gort::poll {

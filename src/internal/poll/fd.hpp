@@ -27,10 +27,10 @@
 namespace gort::poll {
 
 // internal/poll's errors.
-extern const error ErrNetClosing;        // "use of closed network connection" (net.ErrClosed)
-extern const error ErrFileClosing;       // "use of closed file"
-extern const error ErrDeadlineExceeded;  // "i/o timeout" (os.ErrDeadlineExceeded); Timeout() true
-extern const error ErrNotPollable;       // "not pollable"
+extern const error& ErrNetClosing;        // "use of closed network connection" (net.ErrClosed)
+extern const error& ErrFileClosing;       // "use of closed file"
+extern const error& ErrDeadlineExceeded;  // "i/o timeout" (os.ErrDeadlineExceeded); Timeout() true
+extern const error& ErrNotPollable;       // "not pollable"
 
 class FD {
  public:
