@@ -7,7 +7,7 @@
 // stack left to run a handler on.
 //
 // What a signal does, as in Go:
-//   - a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL) in a goroutine's guard page:
+//   - a fault (SIGSEGV, SIGBUS, SIGFPE) in a goroutine's guard page:
 //     "runtime: goroutine stack exceeds N-byte limit", "fatal error: stack
 //     overflow"; near address zero (or anywhere, with SetPanicOnFault) in a
 //     goroutine: a run-time panic (panic.cpp's sigpanic); elsewhere in
@@ -15,7 +15,8 @@
 //     runtime or off-goroutine: "fatal error: unexpected signal during
 //     runtime execution". Each report carries Go's "[signal ...]" line and
 //     the traces GOTRACEBACK asks for; exit status 2 (crash: SIGABRT).
-//   - SIGQUIT: every goroutine's trace and the registers, exit 2.
+//   - SIGQUIT, SIGILL, SIGTRAP, SIGABRT (Go's "throw" signals): the signal's
+//     name and pc, every goroutine's trace and the registers, exit 2.
 //   - SIGPIPE: a write to a broken pipe on fd 1 or 2 kills the program with
 //     SIGPIPE; on any other descriptor the write just fails with EPIPE.
 //   - each of these, sent by kill(2) while os/signal is notified of it,
@@ -118,8 +119,10 @@ std::string dumpregs(const ucontext_t* uc) {
   return out;
 }
 
-void onSigquit(int sig, siginfo_t* info, void* ctx) {
-  if (sigsend(sig) || signalIgnored(sig)) return;
+// Signals Go "throws" on (SIGQUIT, SIGILL, SIGTRAP, SIGABRT): the signal's
+// name, the pc and M, every goroutine, the registers; exit 2.
+void onThrowSignal(int sig, siginfo_t* info, void* ctx) {
+  if (sentByKill(info) && (sigsend(sig) || signalIgnored(sig))) return;
   auto* uc = static_cast<ucontext_t*>(ctx);
   g* gp = getg();
   std::string report = std::string(signame(sig)) + "\nPC=" + hex(uint64_t(uc->uc_mcontext.gregs[REG_RIP])) +
@@ -174,8 +177,8 @@ const char* signame(int sig) {
 }
 
 void initSignals() {
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) install(sig, onFault, SA_NODEFER);
-  install(SIGQUIT, onSigquit, SA_RESTART);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE}) install(sig, onFault, SA_NODEFER);
+  for (int sig : {SIGQUIT, SIGILL, SIGTRAP, SIGABRT}) install(sig, onThrowSignal, SA_NODEFER | SA_RESTART);
   install(SIGPIPE, onSigpipe, SA_RESTART);
 }
 

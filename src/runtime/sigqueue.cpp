@@ -47,7 +47,7 @@ bool has(std::atomic<uint64_t>* set, int sig) { return word(set, sig).load(std::
 // hook in the runtime's handler, not a handler of its own.
 bool runtimeOwned(int sig) {
   return sig == SIGURG || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGPIPE ||
-         sig == SIGQUIT;
+         sig == SIGQUIT || sig == SIGTRAP || sig == SIGABRT;
 }
 
 void* deliveryLoop(void*) {

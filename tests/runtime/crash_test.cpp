@@ -132,6 +132,25 @@ TEST_F(CrashDeathTest, SigquitDumpsEveryGoroutineAndTheRegisters) {
                     ContainsRegex("\nrflags 0x[0-9a-f]+\n")));
 }
 
+void illegalInstructionMain() {
+  parkOne();
+  __builtin_trap();  // ud2
+}
+
+TEST_F(CrashDeathTest, IllegalInstructionThrowsLikeGo) {
+  EXPECT_EXIT(gort::Main(0, nullptr, illegalInstructionMain), ::testing::ExitedWithCode(2),
+              AllOf(ContainsRegex("^SIGILL: illegal instruction\nPC=0x[0-9a-f]+ m=[0-9]+ sigcode=[0-9]+\n\n"
+                                  "goroutine 1 \\[running\\]:"),
+                    ContainsRegex("goroutine [0-9]+ \\[chan receive\\]:"), ContainsRegex("\nrip    0x[0-9a-f]+\n")));
+}
+
+void abortMain() { std::abort(); }
+
+TEST_F(CrashDeathTest, AbortThrowsLikeGo) {
+  EXPECT_EXIT(gort::Main(0, nullptr, abortMain), ::testing::ExitedWithCode(2),
+              ContainsRegex("^SIGABRT: abort\nPC=0x[0-9a-f]+ m=[0-9]+ sigcode=-?[0-9]+\n\ngoroutine 1 \\[running\\]:"));
+}
+
 void pipeOnStdoutMain() {
   int fds[2];
   if (pipe(fds) != 0) std::abort();

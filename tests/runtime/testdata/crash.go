@@ -27,6 +27,9 @@ func main() {
 	case "divide":
 		a, b := 1, 0
 		fmt.Println(a / b)
+	case "abort":
+		syscall.Kill(os.Getpid(), syscall.SIGABRT)
+		select {}
 	case "quit":
 		parkOne()
 		syscall.Kill(os.Getpid(), syscall.SIGQUIT)
