@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <x86intrin.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -62,8 +60,6 @@ int64_t walltime() {
 }
 
 int32_t gettid() { return int32_t(syscall(SYS_gettid)); }
-
-int64_t cputicks() { return int64_t(__rdtsc()); }
 
 int64_t cputicksToNanos(int64_t ticks) {
   // The rate is measured against the monotonic clock from the first call

@@ -60,7 +60,6 @@
 
 #include <cxxabi.h>
 #include <signal.h>
-#include <ucontext.h>
 #include <unwind.h>
 
 #include <atomic>
@@ -355,19 +354,12 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
   // Go's rule: a fault near address zero is a nil dereference; elsewhere it
   // is fatal unless the goroutine asked for panics (debug::SetPanicOnFault).
   if (sig != SIGFPE && addr >= 0x1000 && !gp->paniconfault) return false;
-  auto* uc = static_cast<ucontext_t*>(ucontext);
-  greg_t* r = uc->uc_mcontext.gregs;
-  uintptr_t pc = uintptr_t(r[REG_RIP]);
+  uintptr_t pc = sigctxtPC(ucontext);
   // Push the faulting pc as a return address (the trampoline's CFI marks
-  // it a signal frame, so unwinders look it up as is, not as pc-1).
-  uintptr_t sp = uintptr_t(r[REG_RSP]) - 8;
-  *reinterpret_cast<uintptr_t*>(sp) = pc;
-  r[REG_RSP] = greg_t(sp);
-  r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&gort_sigpanic_trampoline));
-  r[REG_RDI] = sig;
-  r[REG_RSI] = info->si_code;
-  r[REG_RDX] = greg_t(addr);
-  r[REG_RCX] = greg_t(pc);
+  // it a signal frame, so unwinders look it up as is, not as pc-1). The
+  // faulting frame is abandoned, so its red zone need not be kept.
+  sigctxtPushCall(ucontext, reinterpret_cast<uintptr_t>(&gort_sigpanic_trampoline), 0);
+  sigctxtSetArgs(ucontext, uint64_t(sig), uint64_t(uint32_t(info->si_code)), addr, pc);
   return true;
 }
 

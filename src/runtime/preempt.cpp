@@ -41,11 +41,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cpuid.h>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -68,6 +66,9 @@ constexpr int64_t kForcePreemptNs = 10 * 1000 * 1000;
 // Room the stub and the switch need below the interrupted sp: the 128-byte
 // red zone, 16 saved registers, the xsave area and the mcall path.
 constexpr uintptr_t kPreemptStackRoom = 16 << 10;
+
+// The System V ABI lets leaf code use 128 bytes below its sp.
+constexpr uintptr_t kRedZone = 128;
 
 struct Range {
   uintptr_t lo, hi;
@@ -159,13 +160,6 @@ bool inAsmStub(uintptr_t pc) {
   return pc >= stub && pc < stub + 512;
 }
 
-bool xsaveUsable() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
-  if (!__get_cpuid_count(0xD, 0, &a, &b, &c, &d) || b == 0) return false;
-  gort_xsave_size = b + 64;  // + alignment slack
-  return true;
-}
 
 bool asyncSafePoint(g* gp, uintptr_t pc, uintptr_t sp) {
   m* mp = gp->mp;
@@ -180,16 +174,9 @@ void onSigurg(int sig, siginfo_t*, void* ctx) {
   sigsend(sig);  // os/signal may listen to SIGURG too; preemption goes on
   g* gp = getg();
   if (!gp || !gp->preempt || debug.asyncpreemptoff) return;
-  auto* uc = static_cast<ucontext_t*>(ctx);
-  auto& regs = uc->uc_mcontext.gregs;
-  uintptr_t pc = uintptr_t(regs[REG_RIP]);
-  uintptr_t sp = uintptr_t(regs[REG_RSP]);
-  if (!asyncSafePoint(gp, pc, sp)) return;
-  // "Call" the stub: skip the red zone, push the pc (see asm_amd64.S).
-  sp -= 128 + 8;
-  *reinterpret_cast<uintptr_t*>(sp) = pc;
-  regs[REG_RSP] = greg_t(sp);
-  regs[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&gort_async_preempt));
+  if (!asyncSafePoint(gp, sigctxtPC(ctx), sigctxtSP(ctx))) return;
+  // "Call" the stub, leaving the red zone alone (see asm_amd64.S).
+  sigctxtPushCall(ctx, reinterpret_cast<uintptr_t>(&gort_async_preempt), kRedZone);
 }
 
 }  // namespace
@@ -202,7 +189,8 @@ void initPreemption() {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigfillset(&sa.sa_mask);
   sigaction(SIGURG, &sa, nullptr);
-  if (san::kAny || !xsaveUsable()) return;
+  gort_xsave_size = xsaveAreaSize();
+  if (san::kAny || gort_xsave_size == 0) return;
   uintptr_t bias = 0;
   dl_iterate_phdr(findMainText, &bias);
   asyncEnabled = exeText.hi != 0 && loadRuntimeText(bias);

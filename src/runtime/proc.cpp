@@ -53,7 +53,6 @@
 #include "gort/debug.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
-#include "runtime/asm_amd64.h"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/preempt.hpp"
@@ -73,7 +72,6 @@ extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
 
 namespace gort::internal {
 
-static_assert(offsetof(gobuf, sp) == GOBUF_SP, "asm_amd64.h GOBUF_SP");
 static_assert(offsetof(g, sched) == 0, "g.sched must be first");
 static_assert(sizeof(EhGlobals) == 16, "libstdc++ __cxa_eh_globals layout");
 
@@ -517,27 +515,6 @@ int64_t newGoid(p* pp) {
   return int64_t(pp->goidcache++);
 }
 
-// Lays out a fresh stack so that the first switch to gp "returns" into
-// gort_gostart with gp in r12.
-void gostartInit(g* gp) {
-  uintptr_t sp = gp->stk.hi - 16;  // keep the top 16 bytes as a sentinel
-  sp -= 8;                         // return address slot
-  *reinterpret_cast<uintptr_t*>(sp) = reinterpret_cast<uintptr_t>(&gort_gostart);
-  sp -= SWITCH_FRAME;
-  auto* frame = reinterpret_cast<uint64_t*>(sp);
-  std::memset(frame, 0, SWITCH_FRAME);
-  uint32_t mxcsr;
-  uint16_t fpcw;
-  asm volatile("stmxcsr %0" : "=m"(mxcsr));
-  asm volatile("fnstcw %0" : "=m"(fpcw));
-  // Start from the default FP environment, not whatever the creator set.
-  mxcsr = 0x1F80;
-  fpcw = 0x037F;
-  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR, &mxcsr, 4);
-  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR + 4, &fpcw, 2);
-  frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(gp);
-  gp->sched.sp = sp;
-}
 
 }  // namespace
 

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/arch.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/time.hpp"
 
@@ -245,18 +246,7 @@ extern int32_t ncpu;
 extern m m0;
 extern g g0_m0;
 
-// getg returns the running G (g0 on the scheduler). It reads the thread
-// pointer afresh each time: a G can move between threads at any runtime call,
-// and the compiler must not reuse an earlier thread's TLS address.
-}  // namespace gort::internal
-extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
-namespace gort::internal {
-inline g* getg() {
-  g* r;
-  asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(r));
-  return r;
-}
-inline void setg(g* gp) { gort_tls_g = gp; }
+// getg (arch.hpp) returns the running G (g0 on the scheduler).
 inline m* getm() { return getg()->mp; }
 
 }  // namespace gort::internal

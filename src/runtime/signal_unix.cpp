@@ -26,7 +26,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -84,9 +83,8 @@ bool inUserGoroutine() {
 void onFault(int sig, siginfo_t* info, void* ctx) {
   if (sentByKill(info) && sigsend(sig)) return;
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
-  auto* uc = static_cast<ucontext_t*>(ctx);
-  uintptr_t pc = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
-  uintptr_t sp = uintptr_t(uc->uc_mcontext.gregs[REG_RSP]);
+  uintptr_t pc = sigctxtPC(ctx);
+  uintptr_t sp = sigctxtSP(ctx);
   uintptr_t lo, hi;
   if ((sig == SIGSEGV || sig == SIGBUS) && stackGuardHit(addr, &lo, &hi)) stackOverflow(sp, lo, hi);
   if (sigpanicRedirect(sig, info, ctx)) return;
@@ -100,35 +98,16 @@ void onFault(int sig, siginfo_t* info, void* ctx) {
   crash(report + signalLine(sig, info, pc), !userFault, false, "");
 }
 
-// Go's register dump after a SIGQUIT trace.
-std::string dumpregs(const ucontext_t* uc) {
-  static const struct {
-    const char* name;
-    int reg;
-  } kRegs[] = {{"rax    ", REG_RAX}, {"rbx    ", REG_RBX}, {"rcx    ", REG_RCX}, {"rdx    ", REG_RDX},
-               {"rdi    ", REG_RDI}, {"rsi    ", REG_RSI}, {"rbp    ", REG_RBP}, {"rsp    ", REG_RSP},
-               {"r8     ", REG_R8},  {"r9     ", REG_R9},  {"r10    ", REG_R10}, {"r11    ", REG_R11},
-               {"r12    ", REG_R12}, {"r13    ", REG_R13}, {"r14    ", REG_R14}, {"r15    ", REG_R15},
-               {"rip    ", REG_RIP}, {"rflags ", REG_EFL}};
-  std::string out = "\n";
-  for (const auto& r : kRegs) out += std::string(r.name) + hex(uint64_t(uc->uc_mcontext.gregs[r.reg])) + "\n";
-  uint64_t csgsfs = uint64_t(uc->uc_mcontext.gregs[REG_CSGSFS]);
-  out += "cs     " + hex(csgsfs & 0xffff) + "\n";
-  out += "fs     " + hex((csgsfs >> 32) & 0xffff) + "\n";
-  out += "gs     " + hex((csgsfs >> 16) & 0xffff) + "\n";
-  return out;
-}
 
 // Signals Go "throws" on (SIGQUIT, SIGILL, SIGTRAP, SIGABRT): the signal's
 // name, the pc and M, every goroutine, the registers; exit 2.
 void onThrowSignal(int sig, siginfo_t* info, void* ctx) {
   if (sentByKill(info) && (sigsend(sig) || signalIgnored(sig))) return;
-  auto* uc = static_cast<ucontext_t*>(ctx);
   g* gp = getg();
-  std::string report = std::string(signame(sig)) + "\nPC=" + hex(uint64_t(uc->uc_mcontext.gregs[REG_RIP])) +
+  std::string report = std::string(signame(sig)) + "\nPC=" + hex(sigctxtPC(ctx)) +
                        " m=" + std::to_string(gp && gp->mp ? gp->mp->id : 0) +
                        " sigcode=" + std::to_string(info->si_code) + "\n";
-  crash(report, false, true, dumpregs(uc));
+  crash(report, false, true, sigctxtDumpRegs(ctx));
 }
 
 bool brokenPipe(int fd) {

@@ -30,9 +30,8 @@ namespace gort::internal {
 // Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
 int64_t nanotime();
 int64_t walltime();
-// The CPU's time-stamp counter: a few cycles to read, for timestamps taken
-// on hot paths (when a goroutine parked) and read rarely.
-int64_t cputicks();
+// cputicks (arch.hpp) in nanoseconds: for timestamps taken on hot paths
+// (when a goroutine parked) and read rarely.
 int64_t cputicksToNanos(int64_t ticks);
 
 // Per-M xorshift generator; cheap, not cryptographic.

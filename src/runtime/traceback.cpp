@@ -34,12 +34,10 @@
 #include <vector>
 
 #include "gort/runtime_stack.hpp"
-#include "runtime/asm_amd64.h"
 #include "runtime/panic.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/stubs.hpp"
 
-extern "C" void gort_trace_trampoline();
 
 namespace gort::internal {
 
@@ -348,21 +346,10 @@ void tracebackPCs(const uintptr_t* pcs, int n, std::string* out) {
 void tracebackParked(g* gp, std::string* out) {
   std::vector<SymFrame> frames;
   if (gp->slot && gp->sched.sp) {
-    // Build the trampoline's switch frame well below the saved sp.
-    uintptr_t s = gp->sched.sp;
-    uintptr_t sp = ((s - 512) & ~uintptr_t(15)) - SWITCH_FRAME - 8;
-    auto* frame = reinterpret_cast<uint64_t*>(sp);
-    std::memset(frame, 0, SWITCH_FRAME + 8);
-    uint32_t mxcsr = 0x1F80;
-    uint16_t fpcw = 0x037F;
-    std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR, &mxcsr, 4);
-    std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR + 4, &fpcw, 2);
     TraceRequest req{};
     req.frames = &frames;
     req.gp = gp;
-    frame[SWITCH_RBX / 8] = s;
-    frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(&req);
-    frame[SWITCH_RET / 8] = reinterpret_cast<uint64_t>(&gort_trace_trampoline);
+    uintptr_t sp = traceFrame(gp->sched.sp, &req);
     gobuf to{sp};
     void* fake = nullptr;
     san::startSwitch(&fake, reinterpret_cast<void*>(gp->stk.lo), gp->stk.hi - gp->stk.lo);

@@ -717,9 +717,10 @@ TEST_P(ChanTest, NoHeapAllocationOnTheFastPaths) {
     long before = allocations.load();
     work(10000);
     long after = allocations.load();
-    // A go statement may allocate nothing either, but only channel paths are
-    // under test: allow the one goroutine a little slack.
-    EXPECT_LE(after - before, 2) << "allocations on channel fast paths";
+    // 10000 iterations of a dozen channel operations: one allocation per
+    // operation would be 100000. The slack covers what the scheduler may
+    // allocate meanwhile under load (a new M: its m, g0 and a sudog cache).
+    EXPECT_LE(after - before, 8) << "allocations on channel fast paths";
   });
 }
 

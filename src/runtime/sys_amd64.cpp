@@ -1,0 +1,114 @@
+// sys_amd64.cpp: linux/amd64 implementations of the back-end contract in
+// sys_amd64.hpp. The switch-frame layout is asm_amd64.h's; the signal
+// context is the kernel's ucontext_t.
+#include "runtime/sys_amd64.hpp"
+
+#include <cpuid.h>
+#include <ucontext.h>
+#include <x86intrin.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "runtime/asm_amd64.h"
+#include "runtime/runtime2.hpp"
+#include "runtime/stubs.hpp"
+
+extern "C" void gort_trace_trampoline();
+
+namespace gort::internal {
+
+static_assert(offsetof(gobuf, sp) == GOBUF_SP, "asm_amd64.h GOBUF_SP");
+
+namespace {
+
+// A switch frame as gort_swapcontext leaves it, with the default FP
+// environment (MXCSR 0x1F80, x87 control word 0x037F), not the creator's.
+uint64_t* zeroSwitchFrame(uintptr_t sp) {
+  auto* frame = reinterpret_cast<uint64_t*>(sp);
+  std::memset(frame, 0, SWITCH_FRAME);
+  const uint32_t mxcsr = 0x1F80;
+  const uint16_t fpcw = 0x037F;
+  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR, &mxcsr, 4);
+  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR + 4, &fpcw, 2);
+  return frame;
+}
+
+greg_t* regs(void* ctx) { return static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs; }
+const greg_t* regs(const void* ctx) { return static_cast<const ucontext_t*>(ctx)->uc_mcontext.gregs; }
+
+}  // namespace
+
+void gostartInit(g* gp) {
+  uintptr_t sp = gp->stk.hi - 16;  // the top 16 bytes stay a sentinel
+  sp -= 8;                         // return address: gort_gostart
+  *reinterpret_cast<uintptr_t*>(sp) = reinterpret_cast<uintptr_t>(&gort_gostart);
+  sp -= SWITCH_FRAME;
+  uint64_t* frame = zeroSwitchFrame(sp);
+  frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(gp);  // gort_gostart's argument
+  gp->sched.sp = sp;
+}
+
+uintptr_t traceFrame(uintptr_t savedSp, void* request) {
+  // Well below the saved sp, clear of anything the suspended G owns.
+  uintptr_t sp = ((savedSp - 512) & ~uintptr_t(15)) - SWITCH_FRAME - 8;
+  uint64_t* frame = zeroSwitchFrame(sp);
+  frame[SWITCH_RBX / 8] = savedSp;  // the trampoline's CFA base
+  frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(request);
+  frame[SWITCH_RET / 8] = reinterpret_cast<uint64_t>(&gort_trace_trampoline);
+  return sp;
+}
+
+int64_t cputicks() { return int64_t(__rdtsc()); }
+
+size_t xsaveAreaSize() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return 0;
+  if (!__get_cpuid_count(0xD, 0, &a, &b, &c, &d) || b == 0) return 0;
+  return b + 64;  // + alignment slack
+}
+
+uintptr_t sigctxtPC(const void* ctx) { return uintptr_t(regs(ctx)[REG_RIP]); }
+uintptr_t sigctxtSP(const void* ctx) { return uintptr_t(regs(ctx)[REG_RSP]); }
+
+void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip) {
+  greg_t* r = regs(ctx);
+  uintptr_t sp = uintptr_t(r[REG_RSP]) - skip - 8;
+  *reinterpret_cast<uintptr_t*>(sp) = uintptr_t(r[REG_RIP]);
+  r[REG_RSP] = greg_t(sp);
+  r[REG_RIP] = greg_t(fn);
+}
+
+void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
+  greg_t* r = regs(ctx);
+  r[REG_RDI] = greg_t(a0);
+  r[REG_RSI] = greg_t(a1);
+  r[REG_RDX] = greg_t(a2);
+  r[REG_RCX] = greg_t(a3);
+}
+
+std::string sigctxtDumpRegs(const void* ctx) {
+  static const struct {
+    const char* name;
+    int reg;
+  } kRegs[] = {{"rax    ", REG_RAX}, {"rbx    ", REG_RBX}, {"rcx    ", REG_RCX}, {"rdx    ", REG_RDX},
+               {"rdi    ", REG_RDI}, {"rsi    ", REG_RSI}, {"rbp    ", REG_RBP}, {"rsp    ", REG_RSP},
+               {"r8     ", REG_R8},  {"r9     ", REG_R9},  {"r10    ", REG_R10}, {"r11    ", REG_R11},
+               {"r12    ", REG_R12}, {"r13    ", REG_R13}, {"r14    ", REG_R14}, {"r15    ", REG_R15},
+               {"rip    ", REG_RIP}, {"rflags ", REG_EFL}};
+  const greg_t* r = regs(ctx);
+  auto hex = [](uint64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+    return std::string(buf);
+  };
+  std::string out = "\n";
+  for (const auto& reg : kRegs) out += std::string(reg.name) + hex(uint64_t(r[reg.reg])) + "\n";
+  uint64_t csgsfs = uint64_t(r[REG_CSGSFS]);
+  out += "cs     " + hex(csgsfs & 0xffff) + "\n";
+  out += "fs     " + hex((csgsfs >> 32) & 0xffff) + "\n";
+  out += "gs     " + hex((csgsfs >> 16) & 0xffff) + "\n";
+  return out;
+}
+
+}  // namespace gort::internal

@@ -1,0 +1,52 @@
+// sys_amd64.hpp: the linux/amd64 back end of the portable runtime (the role
+// of Go's sys_x86.go, signal_amd64.go and the TLS half of asm_amd64.s).
+//
+// The contract every back end provides:
+//   getg()/setg()       the current G, read so the compiler cannot cache it
+//   gostartInit(gp)     a fresh stack whose first switch enters gort_gostart
+//   traceFrame(sp, req) a frame below a suspended G's saved sp that enters
+//                       gort_trace_trampoline, unwinding into the G's frames
+//   cputicks()          a cheap monotonic counter (the TSC here)
+//   xsaveAreaSize()     bytes the preemption stub needs for the FP/vector
+//                       state, 0 if it cannot save it
+//   sigctxt*            reading and redirecting an interrupted context:
+//                       its pc and sp, "calling" a function from it (as if
+//                       the interrupted instruction had called it), setting
+//                       that call's arguments, and Go's register dump
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace gort::internal {
+struct g;
+}  // namespace gort::internal
+
+extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
+
+namespace gort::internal {
+
+// The thread pointer is re-read on every call: a G can move between threads
+// at any runtime call, and a cached TLS address would be another thread's.
+inline g* getg() {
+  g* r;
+  asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(r));
+  return r;
+}
+inline void setg(g* gp) { gort_tls_g = gp; }
+
+void gostartInit(g* gp);
+uintptr_t traceFrame(uintptr_t savedSp, void* request);
+int64_t cputicks();
+size_t xsaveAreaSize();
+
+uintptr_t sigctxtPC(const void* ctx);
+uintptr_t sigctxtSP(const void* ctx);
+// Makes the interrupted code call fn: the interrupted pc is pushed as the
+// return address, `skip` bytes below the interrupted sp (the red zone).
+void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);
+void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+std::string sigctxtDumpRegs(const void* ctx);
+
+}  // namespace gort::internal
