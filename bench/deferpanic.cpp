@@ -9,23 +9,12 @@
 
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
+#include "flags.hpp"
 
 namespace {
 
 long n = 10000000;
 long sink = 0;
-
-// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
-void parseFlag(int argc, char** argv, const char* name, long* v) {
-  std::string a = std::string("-") + name, b = "-" + a;
-  for (int i = 1; i < argc; i++) {
-    std::string s = argv[i];
-    for (const std::string& f : {a, b}) {
-      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
-      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
-    }
-  }
-}
 
 [[gnu::noinline]] long withDefer(long i) {
   long r = 0;
@@ -66,6 +55,6 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parseFlag(argc, argv, "n", &n);
+  gortbench::parseFlag(argc, argv, "n", &n);
   return gort::Main(argc, argv, run);
 }

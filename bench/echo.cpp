@@ -14,6 +14,7 @@
 #include "gort/net.hpp"
 #include "gort/runtime.hpp"
 #include "gort/time.hpp"
+#include "flags.hpp"
 
 namespace {
 
@@ -22,17 +23,6 @@ namespace io = gort::io;
 namespace time = gort::time;
 
 long c = 200, r = 2000;
-
-void parseFlag(int argc, char** argv, const char* name, long* v) {
-  std::string a = std::string("-") + name, b = "-" + a;
-  for (int i = 1; i < argc; i++) {
-    std::string s = argv[i];
-    for (const std::string& f : {a, b}) {
-      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
-      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
-    }
-  }
-}
 
 void serve(net::Conn conn) {
   char buf[64];
@@ -79,7 +69,7 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parseFlag(argc, argv, "c", &c);
-  parseFlag(argc, argv, "r", &r);
+  gortbench::parseFlag(argc, argv, "c", &c);
+  gortbench::parseFlag(argc, argv, "r", &r);
   return gort::Main(argc, argv, run);
 }

@@ -10,23 +10,12 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/sync.hpp"
+#include "flags.hpp"
 
 namespace {
 
 long n = 10000000;
 long goroutines = 8;
-
-// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
-void parseFlag(int argc, char** argv, const char* name, long* v) {
-  std::string a = std::string("-") + name, b = "-" + a;
-  for (int i = 1; i < argc; i++) {
-    std::string s = argv[i];
-    for (const std::string& f : {a, b}) {
-      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
-      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
-    }
-  }
-}
 
 void run() {
   gort::sync::Mutex mu;
@@ -54,7 +43,7 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parseFlag(argc, argv, "n", &n);
-  parseFlag(argc, argv, "g", &goroutines);
+  gortbench::parseFlag(argc, argv, "n", &n);
+  gortbench::parseFlag(argc, argv, "g", &goroutines);
   return gort::Main(argc, argv, run);
 }

@@ -11,22 +11,11 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
+#include "flags.hpp"
 
 namespace {
 
 long n = 2000000;
-
-// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
-void parseFlag(int argc, char** argv, const char* name, long* v) {
-  std::string a = std::string("-") + name, b = "-" + a;
-  for (int i = 1; i < argc; i++) {
-    std::string s = argv[i];
-    for (const std::string& f : {a, b}) {
-      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
-      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
-    }
-  }
-}
 
 double sinceNs(std::chrono::steady_clock::time_point start) {
   return double(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
@@ -56,6 +45,6 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parseFlag(argc, argv, "n", &n);
+  gortbench::parseFlag(argc, argv, "n", &n);
   return gort::Main(argc, argv, run);
 }

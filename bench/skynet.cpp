@@ -10,22 +10,11 @@
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "flags.hpp"
 
 namespace {
 
 long size = 1000000;
-
-// Go's flag syntax for one integer flag: -name=v, --name=v, -name v.
-void parseFlag(int argc, char** argv, const char* name, long* v) {
-  std::string a = std::string("-") + name, b = "-" + a;
-  for (int i = 1; i < argc; i++) {
-    std::string s = argv[i];
-    for (const std::string& f : {a, b}) {
-      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
-      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
-    }
-  }
-}
 
 void skynet(gort::chan<long> c, long num, long size, long div) {
   if (size == 1) {
@@ -58,6 +47,6 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parseFlag(argc, argv, "n", &size);
+  gortbench::parseFlag(argc, argv, "n", &size);
   return gort::Main(argc, argv, run);
 }

@@ -13,24 +13,13 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/time.hpp"
+#include "flags.hpp"
 
 namespace {
 
 namespace time = gort::time;
 
 long g = 100000, k = 10;
-
-// Go's flag syntax for integer flags: -name=v, --name=v, -name v.
-void parseFlag(int argc, char** argv, const char* name, long* v) {
-  std::string a = std::string("-") + name, b = "-" + a;
-  for (int i = 1; i < argc; i++) {
-    std::string s = argv[i];
-    for (const std::string& f : {a, b}) {
-      if (s == f && i + 1 < argc) *v = std::atol(argv[++i]);
-      if (s.rfind(f + "=", 0) == 0) *v = std::atol(s.c_str() + f.size() + 1);
-    }
-  }
-}
 
 void run() {
   std::vector<std::vector<int64_t>> lates(static_cast<size_t>(g));
@@ -76,7 +65,7 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parseFlag(argc, argv, "g", &g);
-  parseFlag(argc, argv, "k", &k);
+  gortbench::parseFlag(argc, argv, "g", &g);
+  gortbench::parseFlag(argc, argv, "k", &k);
   return gort::Main(argc, argv, run);
 }

@@ -12,6 +12,7 @@
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
 #include "gort/time.hpp"
+#include "support/procs_test.hpp"
 
 namespace {
 
@@ -21,16 +22,7 @@ using context::Context;
 
 bool isDone(const Context& c) { return c.Done().try_recv().has_value(); }
 
-class ContextTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { prev_ = gort::runtime::GOMAXPROCS(GetParam()); }
-  void TearDown() override {
-    for (int i = 0; i < 500 && gort::runtime::NumGoroutine() != 0; i++) usleep(1000);
-    EXPECT_EQ(gort::runtime::NumGoroutine(), 0) << "goroutines leaked";
-    gort::runtime::GOMAXPROCS(prev_);
-  }
-  int prev_ = 0;
-};
+class ContextTest : public gorttest::ProcsTest {};
 
 TEST(Context, ErrorsAndNames) {
   EXPECT_EQ(context::Canceled.Error(), "context canceled");

@@ -20,6 +20,7 @@
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
 #include "gort/time.hpp"
+#include "support/procs_test.hpp"
 
 namespace {
 
@@ -35,22 +36,7 @@ void waitFor(F cond) {
   ASSERT_TRUE(cond());
 }
 
-class NetTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override {
-    prev_ = gort::runtime::GOMAXPROCS(GetParam());
-    settle();
-  }
-  void TearDown() override {
-    settle();
-    EXPECT_EQ(gort::runtime::NumGoroutine(), 0) << "goroutines leaked";
-    gort::runtime::GOMAXPROCS(prev_);
-  }
-  static void settle() {
-    for (int i = 0; i < 500 && gort::runtime::NumGoroutine() != 0; i++) usleep(1000);
-  }
-  int prev_ = 0;
-};
+class NetTest : public gorttest::ProcsTest {};
 
 // An echo server on ln: each connection copies its input back until EOF.
 void serveEcho(net::Listener ln, std::atomic<int>* served) {

@@ -17,6 +17,7 @@
 #include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "support/procs_test.hpp"
 
 namespace {
 
@@ -31,25 +32,7 @@ void waitFor(F cond) {
   ASSERT_TRUE(cond());
 }
 
-class ProcTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override {
-    prev_ = gort::runtime::GOMAXPROCS(GetParam());
-    settle();
-  }
-  void TearDown() override {
-    settle();
-    EXPECT_EQ(gort::runtime::NumGoroutine(), 0) << "goroutines leaked";
-    gort::runtime::GOMAXPROCS(prev_);
-  }
-  // A goroutine that returned is counted out on its M's g0 a moment later
-  // (gort::Run itself returns just before its goroutine exits): give the
-  // count that moment.
-  static void settle() {
-    for (int i = 0; i < 500 && gort::runtime::NumGoroutine() != 0; i++) usleep(1000);
-  }
-  int prev_ = 0;
-};
+class ProcTest : public gorttest::ProcsTest {};
 
 TEST_P(ProcTest, GoRunsEveryGoroutine) {
   constexpr int kN = 10000;

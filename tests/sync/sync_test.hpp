@@ -7,26 +7,11 @@
 #include <unistd.h>
 
 #include "gort/runtime.hpp"
+#include "support/procs_test.hpp"
 
 namespace synctest {
 
-class SyncTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override {
-    prev_ = gort::runtime::GOMAXPROCS(GetParam());
-    settle();
-  }
-  void TearDown() override {
-    settle();
-    EXPECT_EQ(gort::runtime::NumGoroutine(), 0) << "goroutines leaked";
-    gort::runtime::GOMAXPROCS(prev_);
-  }
-  // A goroutine that returned is counted out on its M's g0 a moment later.
-  static void settle() {
-    for (int i = 0; i < 500 && gort::runtime::NumGoroutine() != 0; i++) usleep(1000);
-  }
-  int prev_ = 0;
-};
+class SyncTest : public gorttest::ProcsTest {};
 
 inline std::string procsName(const ::testing::TestParamInfo<int>& info) {
   return "P" + std::to_string(info.param);

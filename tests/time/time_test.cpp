@@ -15,6 +15,7 @@
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
 #include "gort/time.hpp"
+#include "support/procs_test.hpp"
 
 namespace {
 
@@ -77,23 +78,7 @@ TEST(Time, MonotonicSubtraction) {
   EXPECT_NE(t0.String().find(" m=+"), std::string::npos);
 }
 
-class TimeTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override {
-    prev_ = gort::runtime::GOMAXPROCS(GetParam());
-    settle();
-  }
-  void TearDown() override {
-    settle();
-    EXPECT_EQ(gort::runtime::NumGoroutine(), 0) << "goroutines leaked";
-    gort::runtime::GOMAXPROCS(prev_);
-  }
-  // gort::Run returns just before its goroutine is counted out.
-  static void settle() {
-    for (int i = 0; i < 500 && gort::runtime::NumGoroutine() != 0; i++) usleep(1000);
-  }
-  int prev_ = 0;
-};
+class TimeTest : public gorttest::ProcsTest {};
 
 TEST_P(TimeTest, SleepLastsAtLeastItsDuration) {
   gort::Run([] {
