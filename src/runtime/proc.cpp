@@ -1321,7 +1321,11 @@ g* runMcallFn(m* mp) {
 // another M and go idle, so the next goroutines resume on another thread.
 // Tests then catch state wrongly kept in thread-locals across a park.
 void migrateP(m* mp) {
-  if (mp->pp->status.load(std::memory_order_relaxed) != _Prunning || sched.gcwaiting.load()) return;
+  // A spinning M (woken by startm while its G sat in exitsyscall0) must look
+  // for work first: findRunnable owns the spinning count.
+  if (mp->spinning || mp->pp->status.load(std::memory_order_relaxed) != _Prunning || sched.gcwaiting.load()) {
+    return;
+  }
   startm(releasep(), false);
   stopm();
 }
