@@ -353,17 +353,19 @@ void acceptUnderEMFILE() {
     }
     auto [first, aerr] = ln.Accept();
     if (aerr) return;
-    // Use up every descriptor below a limit just above the ones in use.
+    // Use up every descriptor below a limit just above the ones in use,
+    // leaving room for at least two fillers (the table may have no holes).
     int maxfd = 0;
     for (int fd = 0; fd < 4096; fd++) {
       if (fcntl(fd, F_GETFD) >= 0) maxfd = fd;
     }
-    struct rlimit rl{rlim_t(maxfd + 1), rlim_t(maxfd + 1)};
+    struct rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rlim_t(maxfd + 1);
+    rl.rlim_cur = rlim_t(maxfd + 3);
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
     std::vector<int> fill;
     for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;) fill.push_back(fd);
+    if (fill.size() < 2) return;
     auto [none, emfile] = ln.Accept();
     if (!emfile || !emfile.Temporary() ||
         emfile.Error() != "accept tcp " + ln.Addr()->String() + ": accept4: too many open files") {
@@ -375,7 +377,7 @@ void acceptUnderEMFILE() {
     char buf[4];
     if (io::ReadFull(first, buf, 4).second) return;
     // Free two descriptors: Accept works again.
-    for (int i = 0; i < 2 && !fill.empty(); i++) {
+    for (int i = 0; i < 2; i++) {
       close(fill.back());
       fill.pop_back();
     }
