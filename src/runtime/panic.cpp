@@ -216,20 +216,12 @@ void startDying() {
   exitProcess(2);
 }
 
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
-  return buf;
-}
-
-// Go's "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x...]".
-std::string signalLine(const any& v) {
+// The "[signal ...]" line of a panic that a fault turned into a run-time error.
+std::string signalLineOf(const any& v) {
   const auto* e = dynamic_cast<const runtime::Error*>(v.error());
   if (!e || e->signal().sig == 0) return "";
   const runtime::Error::Signal& s = e->signal();
-  return std::string("[signal ") + signame(s.sig) + " code=" + hex(uint64_t(s.code)) + " addr=" + hex(s.addr) +
-         " pc=" + hex(s.pc) + "]\n";
+  return signalLine(s.sig, uint64_t(s.code), s.addr, s.pc);
 }
 
 [[noreturn]] void onTerminate() {
@@ -388,7 +380,7 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
 // Go's fatalpanic: the panic chain, the signal line of a fault, the traces.
 [[noreturn]] void fatalUnhandledException(std::exception_ptr e) {
   if (PanicException* p = asPanic(e)) {
-    writeString(p->message() + signalLine(p->value()));
+    writeString(p->message() + signalLineOf(p->value()));
     dieWithTraceback(false, p->npcs ? p->pcs : nullptr, p->npcs);
   }
   writeString("panic: " + valueOf(e).String() + "\n");

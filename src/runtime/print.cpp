@@ -3,6 +3,7 @@
 // held, so nothing here allocates or takes a lock.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "runtime/stubs.hpp"
@@ -33,6 +34,12 @@ void printint(int64_t v) {
   } while (u);
   if (v < 0) *--b = '-';
   writeAll(b, size_t(e - b));
+}
+
+std::string hexString(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
 }
 
 void printhex(uint64_t v) {

@@ -116,7 +116,6 @@ struct alignas(64) g {
   struct PanicCtx* _panic = nullptr;        // innermost panic running deferred calls (panic.cpp)
   struct AncestorInfo* ancestors = nullptr;  // GODEBUG=tracebackancestors (traceback.cpp)
   void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
-  void* asanFakeStack = nullptr;
   g* alllink = nullptr;   // allgs chain (append only)
   alignas(16) unsigned char inlineClosure[kClosureInline];
 };

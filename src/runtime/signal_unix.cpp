@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -45,18 +44,6 @@ namespace gort::internal {
 namespace {
 
 constexpr size_t kSigStack = 64 << 10;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
-  return buf;
-}
-
-// Go's "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x...]".
-std::string signalLine(int sig, const siginfo_t* info, uintptr_t pc) {
-  return std::string("[signal ") + signame(sig) + " code=" + hex(uint64_t(uint32_t(info->si_code))) +
-         " addr=" + hex(reinterpret_cast<uintptr_t>(info->si_addr)) + " pc=" + hex(pc) + "]\n";
-}
 
 bool sentByKill(const siginfo_t* info) { return info->si_code <= 0; }
 
@@ -91,20 +78,20 @@ void onFault(int sig, siginfo_t* info, void* ctx) {
   std::string report;
   bool userFault = (sig == SIGSEGV || sig == SIGBUS) && !sentByKill(info) && inUserGoroutine();
   if (userFault) {
-    report = "unexpected fault address " + hex(addr) + "\nfatal error: fault\n";
+    report = "unexpected fault address " + hexString(addr) + "\nfatal error: fault\n";
   } else {
     report = "fatal error: unexpected signal during runtime execution\n";
   }
-  crash(report + signalLine(sig, info, pc), !userFault, false, "");
+  crash(report + signalLine(sig, uint32_t(info->si_code), reinterpret_cast<uintptr_t>(info->si_addr), pc),
+        !userFault, false, "");
 }
-
 
 // Signals Go "throws" on (SIGQUIT, SIGILL, SIGTRAP, SIGABRT): the signal's
 // name, the pc and M, every goroutine, the registers; exit 2.
 void onThrowSignal(int sig, siginfo_t* info, void* ctx) {
   if (sentByKill(info) && (sigsend(sig) || signalIgnored(sig))) return;
   g* gp = getg();
-  std::string report = std::string(signame(sig)) + "\nPC=" + hex(sigctxtPC(ctx)) +
+  std::string report = std::string(signame(sig)) + "\nPC=" + hexString(sigctxtPC(ctx)) +
                        " m=" + std::to_string(gp && gp->mp ? gp->mp->id : 0) +
                        " sigcode=" + std::to_string(info->si_code) + "\n";
   crash(report, false, true, sigctxtDumpRegs(ctx));
@@ -153,6 +140,11 @@ const char* signame(int sig) {
     case SIGTERM: return "SIGTERM: termination";
   }
   return "signal";
+}
+
+std::string signalLine(int sig, uint64_t code, uintptr_t addr, uintptr_t pc) {
+  return std::string("[signal ") + signame(sig) + " code=" + hexString(code) + " addr=" + hexString(addr) +
+         " pc=" + hexString(pc) + "]\n";
 }
 
 void initSignals() {

@@ -107,5 +107,7 @@ int32_t gogetenvGOMAXPROCS();
 void printstr(const char* s);
 void printint(int64_t v);
 void printhex(uint64_t v);
+// "0x1f": the hex form Go's crash reports use, for messages built as strings.
+std::string hexString(uint64_t v);
 
 }  // namespace gort::internal

@@ -7,7 +7,6 @@
 #include <ucontext.h>
 #include <x86intrin.h>
 
-#include <cstdio>
 #include <cstring>
 
 #include "runtime/asm_amd64.h"
@@ -97,17 +96,12 @@ std::string sigctxtDumpRegs(const void* ctx) {
                {"r12    ", REG_R12}, {"r13    ", REG_R13}, {"r14    ", REG_R14}, {"r15    ", REG_R15},
                {"rip    ", REG_RIP}, {"rflags ", REG_EFL}};
   const greg_t* r = regs(ctx);
-  auto hex = [](uint64_t v) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
-    return std::string(buf);
-  };
   std::string out = "\n";
-  for (const auto& reg : kRegs) out += std::string(reg.name) + hex(uint64_t(r[reg.reg])) + "\n";
+  for (const auto& reg : kRegs) out += std::string(reg.name) + hexString(uint64_t(r[reg.reg])) + "\n";
   uint64_t csgsfs = uint64_t(r[REG_CSGSFS]);
-  out += "cs     " + hex(csgsfs & 0xffff) + "\n";
-  out += "fs     " + hex((csgsfs >> 32) & 0xffff) + "\n";
-  out += "gs     " + hex((csgsfs >> 16) & 0xffff) + "\n";
+  out += "cs     " + hexString(csgsfs & 0xffff) + "\n";
+  out += "fs     " + hexString((csgsfs >> 32) & 0xffff) + "\n";
+  out += "gs     " + hexString((csgsfs >> 16) & 0xffff) + "\n";
   return out;
 }
 
