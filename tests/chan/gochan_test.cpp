@@ -1,11 +1,16 @@
 // Ports of Go's test/chan programs (golang/go test/chan/*.go), one test per
 // program, each naming what it ports. Differences from the originals: the
-// programs that leave goroutines running forever (sieves, generators) get a
-// quit channel so the leak check holds; sizes are reduced where noted; and
-// select cases take their handlers as lambdas. Run at GOMAXPROCS 1, 2, 4.
+// programs that leave goroutines running forever (sieves, generators, power
+// series) get a quit channel so the leak check holds; sizes are reduced where
+// noted; and select cases take their handlers as lambdas. Run at GOMAXPROCS
+// 1, 2, 4.
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <set>
@@ -148,6 +153,317 @@ TEST_P(ChanTest, Nonblock) {
       nonblockRound<bool>(buffer, true, true);
       nonblockRound<std::string>(buffer, "hello again", "hello");
     }
+  });
+}
+
+// ---- powser1.go -------------------------------------------------------------------------
+// McIlroy's power series ("Squinting at Power Series"): a series is a demand
+// channel pair served by its own goroutine, and every operator (sum, product,
+// derivative, integral, exponential, substitution) is a network of such
+// goroutines created on demand. Differences from the original: only the
+// operators its self-check uses are ported (not the printing mode, Monmul,
+// Mon, Shift, Binom, Recip, Subst, eval); the globals seqno (atomic here: the
+// original races on it harmlessly) and a quit channel live in one object per
+// run that every goroutine keeps alive; and every send and receive also
+// selects on quit and calls Goexit when it closes, so the generators stop.
+namespace powser {
+
+struct Rat {
+  int64_t num = 0, den = 0;  // den == 0 marks the end of a series
+  bool operator==(const Rat&) const = default;
+};
+
+int64_t gcd(int64_t u, int64_t v) {
+  if (u < 0) return gcd(-u, v);
+  if (u == 0) return v;
+  return gcd(v % u, u);
+}
+Rat i2tor(int64_t u, int64_t v) {
+  int64_t g = gcd(u, v);
+  return v > 0 ? Rat{u / g, v / g} : Rat{-u / g, -v / g};
+}
+Rat itor(int64_t u) { return i2tor(u, 1); }
+const Rat zero = itor(0), one = itor(1), finis = i2tor(1, 0);
+int64_t end(Rat u) { return u.den == 0 ? 1 : 0; }
+Rat add(Rat u, Rat v) {
+  int64_t g = gcd(u.den, v.den);
+  return i2tor(u.num * (v.den / g) + v.num * (u.den / g), u.den * (v.den / g));
+}
+Rat mul(Rat u, Rat v) {
+  int64_t g1 = gcd(u.num, v.den), g2 = gcd(u.den, v.num);
+  return Rat{(u.num / g1) * (v.num / g2), (u.den / g2) * (v.den / g1)};
+}
+Rat neg(Rat u) { return i2tor(-u.num, u.den); }
+
+// A demand channel: the consumer asks on req, the producer answers on dat.
+struct Dch {
+  chan<int> req = make_chan<int>();
+  chan<Rat> dat = make_chan<Rat>();
+};
+using PS = Dch;
+using Dch2 = std::shared_ptr<std::array<Dch, 2>>;  // shared: split generations swap its halves
+
+class Series : public std::enable_shared_from_this<Series> {
+ public:
+  chan<int> quit = make_chan<int>();  // closed by the test when it has checked every series
+
+  PS Rep(Rat c) {
+    PS Z;
+    spawn([=, this] {
+      for (;;) put(c, Z);
+    });
+    return Z;
+  }
+
+  PS Add(const PS& U, const PS& V) {
+    PS Z;
+    spawn([=, this] {
+      for (;;) {
+        recvq(Z.req);
+        auto uv = get2(U, V);
+        switch (end(uv[0]) + 2 * end(uv[1])) {
+          case 0: sendq(Z.dat, add(uv[0], uv[1])); break;
+          case 1: sendq(Z.dat, uv[1]), copy(V, Z); break;
+          case 2: sendq(Z.dat, uv[0]), copy(U, Z); break;
+          case 3: sendq(Z.dat, finis); break;
+        }
+      }
+    });
+    return Z;
+  }
+
+  PS Cmul(Rat c, const PS& U) {
+    PS Z;
+    spawn([=, this] {
+      for (bool done = false; !done;) {
+        recvq(Z.req);
+        Rat u = get(U);
+        if (end(u) != 0) {
+          done = true;
+        } else {
+          sendq(Z.dat, mul(c, u));
+        }
+      }
+      sendq(Z.dat, finis);
+    });
+    return Z;
+  }
+
+  PS Sub(const PS& U, const PS& V) { return Add(U, Cmul(neg(one), V)); }
+
+  // UV = u*v + x*(u*VV + v*UU) + x*x*UU*VV, where U = u + x*UU, V = v + x*VV.
+  PS Mul(const PS& U, const PS& V) {
+    PS Z;
+    spawn([=, this] {
+      recvq(Z.req);
+      auto uv = get2(U, V);
+      if (end(uv[0]) != 0 || end(uv[1]) != 0) {
+        sendq(Z.dat, finis);
+        return;
+      }
+      sendq(Z.dat, mul(uv[0], uv[1]));
+      Dch2 UU = Split(U), VV = Split(V);
+      PS W = Add(Cmul(uv[0], (*VV)[0]), Cmul(uv[1], (*UU)[0]));
+      recvq(Z.req);
+      sendq(Z.dat, get(W));
+      copy(Add(W, Mul((*UU)[1], (*VV)[1])), Z);
+    });
+    return Z;
+  }
+
+  PS Diff(const PS& U) {
+    PS Z;
+    spawn([=, this] {
+      recvq(Z.req);
+      Rat u = get(U);
+      if (end(u) == 0) {
+        for (int64_t i = 1;; i++) {
+          u = get(U);
+          if (end(u) != 0) break;
+          sendq(Z.dat, mul(itor(i), u));
+          recvq(Z.req);
+        }
+      }
+      sendq(Z.dat, finis);
+    });
+    return Z;
+  }
+
+  PS Integ(Rat c, const PS& U) {  // with constant of integration c
+    PS Z;
+    spawn([=, this] {
+      put(c, Z);
+      for (int64_t i = 1;; i++) {
+        recvq(Z.req);
+        Rat u = get(U);
+        if (end(u) != 0) break;
+        sendq(Z.dat, mul(i2tor(1, i), u));
+      }
+      sendq(Z.dat, finis);
+    });
+    return Z;
+  }
+
+  // Z = exp(U) for U with constant term 0: DZ = Z*DU, integrated.
+  PS Exp(const PS& U) {
+    auto ZZ = std::make_shared<std::array<Dch, 2>>();
+    split(Integ(one, Mul((*ZZ)[0], Diff(U))), ZZ);
+    return (*ZZ)[1];
+  }
+
+  // U(c0 x^n): term i multiplied by c0^i and followed by n-1 zeros.
+  PS MonSubst(const PS& U, Rat c0, int n) {
+    PS Z;
+    spawn([=, this] {
+      for (Rat c = one;;) {
+        recvq(Z.req);
+        Rat u = get(U);
+        sendq(Z.dat, mul(u, c));
+        c = mul(c, c0);
+        if (end(u) != 0) {
+          sendq(Z.dat, finis);
+          return;
+        }
+        for (int i = 1; i < n; i++) {
+          recvq(Z.req);
+          sendq(Z.dat, zero);
+        }
+      }
+    });
+    return Z;
+  }
+
+  Rat get(const Dch& in) {
+    sendq(in.req, ++seqno_);
+    return recvq(in.dat);
+  }
+
+ private:
+  std::atomic<int> seqno_{0};
+
+  // A goroutine of this network; it keeps the network alive until it ends.
+  template <class F>
+  void spawn(F f) {
+    gort::go([self = shared_from_this(), f = std::move(f)] { f(); });
+  }
+  auto quitCase() {
+    return gort::recv(quit, [] { gort::runtime::Goexit(); });
+  }
+  template <class T>
+  void sendq(const chan<T>& c, T v) {
+    gort::select(gort::send(c, std::move(v)), quitCase());
+  }
+  template <class T>
+  T recvq(const chan<T>& c) {
+    T v{};
+    gort::select(gort::recv(c, [&](T x) { v = x; }), quitCase());
+    return v;
+  }
+
+  void put(Rat dat, const Dch& out) {
+    recvq(out.req);
+    sendq(out.dat, dat);
+  }
+
+  void copy(const Dch& in, const Dch& out) {
+    for (;;) {
+      recvq(out.req);
+      sendq(out.dat, get(in));
+    }
+  }
+
+  // Replicates in onto two outputs read at different rates. Each generation
+  // serves one item; the newest serves (*out)[0], and a release signal tells
+  // the next newer generation to serve (*out)[1] once this one has.
+  void dosplit(const Dch& in, const Dch2& out, const chan<int>& wait) {
+    bool both = false;  // do not serve both outputs
+    gort::select(gort::recv((*out)[0].req), gort::recv(wait, [&] {
+                   both = true;
+                   gort::select(gort::recv((*out)[0].req),
+                                gort::recv((*out)[1].req, [&] { std::swap((*out)[0], (*out)[1]); }), quitCase());
+                 }),
+                 quitCase());
+    sendq(in.req, ++seqno_);
+    auto release = make_chan<int>();
+    spawn([=, this] { dosplit(in, out, release); });
+    Rat dat = recvq(in.dat);
+    sendq((*out)[0].dat, dat);
+    if (!both) recvq(wait);
+    recvq((*out)[1].req);
+    sendq((*out)[1].dat, dat);
+    sendq(release, 0);
+  }
+  void split(const Dch& in, const Dch2& out) {
+    auto release = make_chan<int>();
+    spawn([=, this] { dosplit(in, out, release); });
+    sendq(release, 0);
+  }
+  Dch2 Split(const PS& U) {
+    auto UU = std::make_shared<std::array<Dch, 2>>();
+    spawn([=, this] { split(U, UU); });
+    return UU;
+  }
+
+  // One item from each of two demand channels, asking and collecting in
+  // whatever order they become ready (nil channels disable finished cases).
+  std::array<Rat, 2> get2(const Dch& in0, const Dch& in1) {
+    chan<int> req[2] = {in0.req, in1.req};
+    chan<Rat> dat[2];
+    std::array<Rat, 2> out;
+    for (int n = 4; n > 0; n--) {
+      int s = ++seqno_;
+      gort::select(gort::send(req[0], s, [&] { dat[0] = in0.dat, req[0] = {}; }),
+                   gort::send(req[1], s, [&] { dat[1] = in1.dat, req[1] = {}; }),
+                   gort::recv(dat[0], [&](Rat it) { out[0] = it, dat[0] = {}; }),
+                   gort::recv(dat[1], [&](Rat it) { out[1] = it, dat[1] = {}; }), quitCase());
+    }
+    return out;
+  }
+};
+
+}  // namespace powser
+
+TEST_P(ChanTest, Powser1) {
+  using namespace powser;
+  gort::Run([] {
+    auto ps = std::make_shared<Series>();
+    auto check = [&](const PS& U, Rat c, int count, const char* str) {
+      for (int i = 0; i < count; i++) {
+        Rat r = ps->get(U);
+        ASSERT_EQ(r, c) << str << ": got " << r.num << "/" << r.den << ", want " << c.num << "/" << c.den;
+      }
+    };
+    auto checka = [&](const PS& U, const std::vector<Rat>& a, const char* str) {
+      for (Rat c : a) check(U, c, 1, str);
+    };
+    PS Ones = ps->Rep(one), Twos = ps->Rep(itor(2));
+    constexpr int N = 10;
+    std::vector<Rat> a(N);
+    check(Ones, one, 5, "Ones");
+    check(ps->Add(Ones, Ones), itor(2), 0, "Add Ones Ones");
+    check(ps->Add(Ones, Twos), itor(3), 0, "Add Ones Twos");
+    for (int i = 0; i < N; i++) a[i] = itor(i + 1);
+    checka(ps->Diff(Ones), a, "Diff");  // 1 2 3 4 5
+    a[0] = zero;                        // integration constant
+    for (int i = 1; i < N; i++) a[i] = i2tor(1, i);
+    checka(ps->Integ(zero, Ones), a, "Integ");              // 0 1 1/2 1/3 1/4
+    check(ps->Cmul(neg(one), Twos), itor(-2), 10, "CMul");  // -2 -2 -2
+    check(ps->Sub(Ones, Twos), itor(-1), 0, "Sub Ones Twos");
+    for (int i = 0; i < N; i++) a[i] = itor(i + 1);
+    checka(ps->Mul(Ones, Ones), a, "Mul");  // 1 2 3 4 5
+    a = {itor(1),        i2tor(1, 1),      i2tor(3, 2),        i2tor(13, 6),       i2tor(73, 24),
+         i2tor(167, 40), i2tor(4051, 720), i2tor(37633, 5040), i2tor(43817, 4480), i2tor(4596553, 362880)};
+    checka(ps->Exp(Ones), a, "Exp");  // 1 1 3/2 13/6 73/24
+    for (int c = 1, i = 0; i < N; i++) {
+      if (i % 2 == 0) {
+        a[i] = zero;
+      } else {
+        a[i] = i2tor(c, i);
+        c = -c;
+      }
+    }
+    checka(ps->Integ(zero, ps->MonSubst(Ones, neg(one), 2)), a, "ATan");  // 0 1 0 -1/3 0 1/5
+    gort::close(ps->quit);
   });
 }
 
