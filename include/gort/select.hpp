@@ -16,12 +16,24 @@
 // Like Go's compiler, a select with one channel case lowers to a plain send
 // or receive, and one with one channel case and a default to a non-blocking
 // one; the rest go to the runtime's selectgo with the cases on the stack.
+//
+// When the set of cases is only known at run time (Go's reflect.Select),
+// wrap each case in a gort::select_case and pass a vector or span of them:
+//
+//   std::vector<gort::select_case> cases;
+//   for (auto& in : inputs) cases.emplace_back(gort::recv(in, [&](int v) { sum += v; }));
+//   int chosen = gort::select(cases);
+//
+// A select_case keeps its channel alive; receive cases can serve any number
+// of selects, a send case's value is moved out when the case is chosen.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -76,6 +88,8 @@ struct DefaultCase {
   void run(bool) { std::invoke(fn); }
 };
 
+template <class C>
+concept kCase = requires { std::remove_cvref_t<C>::kDefault; };
 template <class C>
 constexpr bool kComm = !std::remove_cvref_t<C>::kDefault;
 template <class C>
@@ -163,6 +177,7 @@ auto default_(F fn = {}) {
 }
 
 template <class... Cases>
+  requires(internal::kCase<Cases> && ...)
 int select(Cases&&... cs) {
   constexpr int n = int(sizeof...(Cases));
   constexpr int ndefault = (int(!internal::kComm<Cases>) + ... + 0);
@@ -186,5 +201,73 @@ int select(Cases&&... cs) {
   }
   return internal::runCase(seq, slots, slot, ok, cs...);
 }
+
+namespace internal {
+
+// The type-erased form of a case, as the run-time select sees it.
+struct DynamicCase {
+  virtual ~DynamicCase() = default;
+  virtual hchan* chan() const = 0;
+  virtual bool isSend() const = 0;
+  virtual bool isDefault() const = 0;
+  virtual void* elem() = 0;
+  virtual void run(bool ok) = 0;
+};
+
+template <class Cas>
+class DynamicCaseOf final : public DynamicCase {
+ public:
+  explicit DynamicCaseOf(Cas cas) : cas_(std::move(cas)) {
+    if constexpr (kComm<Cas>) chanRetain(cas_.c);
+  }
+  ~DynamicCaseOf() override {
+    if constexpr (kComm<Cas>) chanRelease(cas_.c);
+  }
+  DynamicCaseOf(const DynamicCaseOf&) = delete;
+  DynamicCaseOf& operator=(const DynamicCaseOf&) = delete;
+  hchan* chan() const override {
+    if constexpr (kComm<Cas>) {
+      return cas_.c;
+    } else {
+      return nullptr;
+    }
+  }
+  bool isSend() const override { return kSendCase<Cas>; }
+  bool isDefault() const override { return !kComm<Cas>; }
+  void* elem() override {
+    if constexpr (kComm<Cas>) {
+      return cas_.elem();
+    } else {
+      return nullptr;
+    }
+  }
+  void run(bool ok) override { cas_.run(ok); }
+
+ private:
+  Cas cas_;
+};
+
+}  // namespace internal
+
+// One case of a select whose cases are decided at run time: made from
+// gort::recv, gort::send or gort::default_.
+class select_case {
+ public:
+  template <class Cas>
+    requires internal::kCase<Cas>
+  select_case(Cas cas)  // NOLINT(google-explicit-constructor): a case is a case
+      : impl_(std::make_unique<internal::DynamicCaseOf<std::remove_cvref_t<Cas>>>(std::move(cas))) {}
+
+  internal::DynamicCase& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<internal::DynamicCase> impl_;
+};
+
+// select over cases known at run time (Go's reflect.Select): the same
+// semantics as the statement form; returns the index of the case that ran.
+// Panics if two cases are defaults or there are more than 65536 channel
+// cases; with no case at all it blocks forever.
+int select(std::span<select_case> cases);
 
 }  // namespace gort

@@ -20,6 +20,10 @@
 // sudogs, so a parked select is woken by exactly one case. On waking, pass 3
 // retakes the locks, finds the winning sudog (g.param) and unlinks the rest.
 //
+// gort::select over a span of select_case (the run-time form, Go's
+// reflect.Select) lays its cases out the same way in vectors and calls the
+// same selectgo.
+//
 // Rejected alternative: one lock-free "select word" per G with sudogs
 // claimed by CAS before taking channel locks. It saves the lock sweep for
 // large selects but complicates close and the buffered paths; Go's design is
@@ -27,6 +31,11 @@
 //
 // Lock order: the channels' locks in address order; nothing else is held.
 #include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gort/panic.hpp"
+#include "gort/select.hpp"
 
 #include "runtime/chan.hpp"
 #include "runtime/sanitizer.hpp"
@@ -261,3 +270,42 @@ void block() {
 }
 
 }  // namespace gort::internal
+
+namespace gort {
+
+int select(std::span<select_case> cases) {
+  using internal::DynamicCase;
+  int dflt = -1;
+  for (size_t i = 0; i < cases.size(); i++) {
+    if (!cases[i].impl().isDefault()) continue;
+    if (dflt >= 0) panic(std::string("select: multiple default cases"));
+    dflt = int(i);
+  }
+  std::vector<internal::scase> sc;
+  std::vector<int> index;  // sc's entry -> position in cases
+  auto add = [&](bool sends) {
+    for (size_t i = 0; i < cases.size(); i++) {
+      DynamicCase& cas = cases[i].impl();
+      if (cas.isDefault() || cas.isSend() != sends) continue;
+      sc.push_back(internal::scase{cas.chan(), cas.elem()});
+      index.push_back(int(i));
+    }
+  };
+  add(true);
+  int nsends = int(sc.size());
+  add(false);
+  int ncomm = int(sc.size());
+  if (ncomm > 65536) panic(std::string("select: too many cases (max 65536)"));
+  int chosen = dflt;
+  bool ok = false;
+  if (ncomm == 0 && dflt < 0) internal::block();
+  if (ncomm > 0) {
+    std::vector<uint16_t> order(2 * size_t(ncomm));
+    int slot = internal::selectgo(sc.data(), order.data(), nsends, ncomm - nsends, dflt < 0, &ok);
+    if (slot >= 0) chosen = index[size_t(slot)];
+  }
+  cases[size_t(chosen)].impl().run(ok);
+  return chosen;
+}
+
+}  // namespace gort
