@@ -13,7 +13,8 @@
 // value in place and takes no lock again. A receiver on a full buffer takes
 // the head and moves the parked sender's value into the freed tail slot,
 // keeping FIFO order. Woken goroutines go to the waker's runnext, so a
-// communicating pair runs back to back on one P.
+// communicating pair runs back to back on one P; a waker that then parks
+// itself switches straight to the partner (goparkHandoff, proc.cpp).
 //
 // The typed templates (gort/chan.hpp) are thin shells: every operation is
 // one call into chansend1/chanrecv1/... with the element's address; the
@@ -356,7 +357,7 @@ void panicSendOnClosed() { chanPanic("send on closed channel"); }
 
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason) {
   getm()->locks -= nlocks;
-  gopark(unlockf, arg, reason);
+  goparkHandoff(unlockf, arg, reason);
 }
 
 // ---- entry points --------------------------------------------------------------------

@@ -70,8 +70,9 @@ void chanBufTake(hchan* c, void* ep);
 
 // Parking with channel locks held. lock() counts each lock in m.locks and
 // mcall insists on a count of zero, so the parking G drops its count
-// (parkHolding) and the unlock function, on g0, gives each lock's count back
-// just before unlock() takes it away (unlockParked).
+// (parkHolding) and the unlock function, on g0 (or on the partner the parking
+// G hands its M to, see goparkHandoff), gives each lock's count back just
+// before unlock() takes it away (unlockParked).
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason);
 inline void unlockParked(mutex* l) {
   getm()->locks++;

@@ -24,10 +24,14 @@
 // G. g0 is the scheduling loop itself: execute() returns on g0 whenever the G
 // it resumed calls mcall.
 //
-// Rejected alternatives: direct G-to-G switches (saves one switch, but fn
-// would run on the next G's stack with the previous G half-saved, which makes
-// parking protocols and sanitizer fiber bookkeeping fragile); one OS thread
-// per goroutine (the problem gort exists to solve).
+// One exception: a G that parks while its P's runnext holds the G that
+// schedule() would pick anyway (a channel partner it just readied) switches
+// straight to it (goparkHandoff); the partner finishes the park when it
+// resumes. General direct G-to-G switches (any mcall fn run on the next G's
+// stack) were rejected: with the previous G half-saved, parking protocols
+// whose unlock function may refuse the park, and the sanitizer fiber
+// bookkeeping, become fragile. Also rejected: one OS thread per goroutine
+// (the problem gort exists to solve).
 //
 // Invariants: a G's status changes only through casgstatus. A P is held by
 // at most one M. sched.lock is never held across a switch. allp changes
@@ -598,29 +602,31 @@ void newprocCommit(g* gp, GoEntry entry) {
 namespace {
 
 
-// Switches from this M's g0 to gp and back; returns on g0 when gp calls
-// mcall. Runs on g0.
+// A goroutine gets its stack (and its TSan fiber) when it first runs.
+void prepareFirstRun(m* mp, g* gp) {
+  if (gp->slot) return;
+  gp->slot = stackalloc(mp->pp);
+  gp->stk.lo = gp->slot->lo;
+  gp->stk.hi = gp->slot->hi;
+  gostartInit(gp);
+  // TSan fibers are created at first run: TSan caps live ones near 8K (as
+  // Go's race detector caps live goroutines), and queued goroutines that
+  // have not started should not count.
+  if (san::kTSan) gp->sanFiber = san::createFiber();
+}
+
+// Switches from this M's g0 to gp and back; returns on g0 when gp (or a G
+// it handed the M to, see goparkHandoff) calls mcall, which saves that G's
+// exception state. Runs on g0.
 void gogo(m* mp, g* gp) {
-  if (!gp->slot) {
-    gp->slot = stackalloc(mp->pp);
-    gp->stk.lo = gp->slot->lo;
-    gp->stk.hi = gp->slot->hi;
-    gostartInit(gp);
-    // TSan fibers are created at first run: TSan caps live ones near 8K (as
-    // Go's race detector caps live goroutines), and queued goroutines that
-    // have not started should not count.
-    if (san::kTSan) gp->sanFiber = san::createFiber();
-  }
-  EhGlobals* eh = mp->ehGlobals;
-  *eh = gp->eh;
+  prepareFirstRun(mp, gp);
+  *mp->ehGlobals = gp->eh;
   setg(gp);
   san::switchToFiber(gp->sanFiber);
   san::startSwitch(&mp->asanFakeStack, reinterpret_cast<void*>(gp->stk.lo), gp->stk.hi - gp->stk.lo);
   gort_swapcontext(&mp->g0->sched, &gp->sched);
   san::finishSwitch(mp->asanFakeStack);
   setg(mp->g0);
-  gp->eh = *eh;
-  *eh = EhGlobals{};
 }
 
 // Runs gp on the current M. Runs on g0; returns when gp switches back.
@@ -638,6 +644,79 @@ void execute(m* mp, g* gp, bool inheritTime) {
 
 namespace {
 g* goexit0(g* gp, m* mp);
+
+// ---- direct hand-off (goparkHandoff) ---------------------------------------------------
+//
+// A G that parks right after readying a partner (a channel exchange: the
+// partner went to runnext) would switch to g0, whose schedule() would take
+// the partner from runnext and switch to it. goparkHandoff does the same in
+// one switch: the parking G takes runnext itself and switches straight to
+// it, and the partner, first thing after it resumes (resumed()), finishes
+// the park exactly as park_m would have on g0: the parking G's context is
+// saved by then, so its unlock function may let others ready it.
+//
+// It only takes the shortcut when schedule() would have picked the same G
+// with nothing else to do first: no lock to the M, no stop-the-world
+// pending, no timer due, no global-queue fairness check due at this tick
+// (the partner inherits the time slice, as from runnext, so schedtick and
+// the 61-tick check behave as before), and the partner not locked to an M.
+// GODEBUG=migrateonpark keeps every park on the g0 path it tests.
+
+// Finishes the park of prev, which handed this M to the current G.
+void finishHandoff(m* mp, g* prev) {
+  mp->handoffFrom = nullptr;
+  casgstatus(prev, _Grunning, _Gwaiting);
+  prev->waitsince = cputicks();
+  prev->mp = nullptr;
+  auto unlockf = mp->waitunlockf;
+  void* lockp = mp->waitlock;
+  mp->waitunlockf = nullptr;
+  mp->waitlock = nullptr;
+  if (unlockf && !unlockf(prev, lockp)) throw_("goparkHandoff: unlock function refused the park");
+}
+
+// The first thing a G does when it resumes after a switch.
+void resumed(g* gp, void* fake) {
+  san::finishSwitch(fake);
+  if (g* prev = gp->mp->handoffFrom) finishHandoff(gp->mp, prev);
+  san::acquire(gp);  // whoever made us runnable happens before we continue
+}
+
+// The G schedule() would run next if the current G parked now, taken from
+// runnext; null if schedule() has other work to do first.
+g* handoffTarget(m* mp) {
+  if (mp->lockedg || debug.migrateonpark || sched.gcwaiting.load(std::memory_order_acquire)) return nullptr;
+  p* pp = mp->pp;
+  if (pp->schedtick % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) return nullptr;
+  int64_t when = pp->timers.minWhen.load(std::memory_order_acquire);
+  if (when != 0 && when <= nanotime()) return nullptr;
+  g* next = pp->runnext.load(std::memory_order_relaxed);
+  if (!next || next->lockedm) return nullptr;
+  // A thief may take it meanwhile; then schedule() decides.
+  if (!pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) return nullptr;
+  return next;
+}
+
+// execute(next, inheritTime = true) without the trip through g0: gp is
+// saved here and resumes, later, wherever this returns.
+void switchParked(g* gp, m* mp, g* next) {
+  prepareFirstRun(mp, next);
+  mp->handoffFrom = gp;
+  mp->curg = next;
+  next->mp = mp;
+  casgstatus(next, _Grunnable, _Grunning);
+  next->waitsince = 0;
+  next->preempt = false;
+  EhGlobals* eh = mp->ehGlobals;
+  gp->eh = *eh;
+  *eh = next->eh;
+  setg(next);
+  san::switchToFiber(next->sanFiber);
+  void* fake = nullptr;
+  san::startSwitch(&fake, reinterpret_cast<void*>(next->stk.lo), next->stk.hi - next->stk.lo);
+  gort_swapcontext(&gp->sched, &next->sched);
+  resumed(gp, fake);
+}
 }  // namespace
 
 // Switches the current G to g0 and runs fn(gp, mp) there. Returns when the G
@@ -653,9 +732,11 @@ void mcall(g* (*fn)(g*, m*)) {
   // An exiting G never comes back: ASan may drop its fake stack.
   san::startSwitch(fn == goexit0 ? nullptr : &fake, reinterpret_cast<void*>(mp->g0StackLo),
                    mp->g0StackHi - mp->g0StackLo);
+  EhGlobals* eh = mp->ehGlobals;
+  gp->eh = *eh;
+  *eh = EhGlobals{};
   gort_swapcontext(&gp->sched, &mp->g0->sched);
-  san::finishSwitch(fake);
-  san::acquire(gp);  // whoever made us runnable happens before we continue
+  resumed(gp, fake);
 }
 
 void systemstack(void (*fn)(void*), void* arg) {
@@ -734,8 +815,7 @@ g* goexit0(g* gp, m* mp) {
 
 // The entry of every goroutine, on its own stack (from gort_gostart).
 extern "C" [[noreturn]] void gort_goroutine_main(g* gp) {
-  san::finishSwitch(nullptr);
-  san::acquire(gp);
+  resumed(gp, nullptr);
   // No catch-all: an escaping exception finds no handler and terminates at
   // the throw point with its frames intact (panic.cpp prints them).
   try {
@@ -755,6 +835,22 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
   mp->waitunlockf = unlockf;
   gp->waitreason = reason;
   mcall(park_m);
+}
+
+void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
+  g* gp = getg();
+  m* mp = gp->mp;
+  g* next = handoffTarget(mp);
+  if (!next) {
+    gopark(unlockf, lock, reason);
+    return;
+  }
+  if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
+  if (mp->locks) throw_("gopark with runtime locks held");
+  mp->waitlock = lock;
+  mp->waitunlockf = unlockf;
+  gp->waitreason = reason;
+  switchParked(gp, mp, next);
 }
 
 namespace {

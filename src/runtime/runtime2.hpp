@@ -167,6 +167,9 @@ struct alignas(64) m {
   // gopark arguments, read by park_m on g0.
   bool (*waitunlockf)(g* gp, void* arg) = nullptr;
   void* waitlock = nullptr;
+  // goparkHandoff: the G that parked by switching straight to curg; curg
+  // finishes its park (waitunlockf) when it resumes.
+  g* handoffFrom = nullptr;
   void* sigaltstack = nullptr;
   std::atomic<uint32_t> signalPending{0};
   void* tsanFiber = nullptr;

@@ -809,6 +809,46 @@ TEST_P(ChanTest, ChannelsOrderPlainMemory) {
   });
 }
 
+// A G that parks right after readying its partner switches straight to it
+// (the scheduler's direct hand-off). Each side's exception state must travel
+// with it: both sides ping-pong from inside catch blocks and rethrow after.
+// The partners start fresh, so the first hand-off starts a new goroutine.
+TEST_P(ChanTest, HandOffKeepsEachGoroutinesExceptionState) {
+  gort::Run([] {
+    auto ping = make_chan<int>(), pong = make_chan<int>();
+    auto done = make_chan<bool>(2);
+    auto side = [done](chan<int> in, chan<int> out, bool first, const char* name) {
+      bool ok = false;
+      try {
+        throw std::runtime_error(name);
+      } catch (...) {
+        for (int i = 0; i < 1000; i++) {
+          if (first) {
+            out.send(i);
+            ok = in.recv() == i;
+          } else {
+            ok = in.recv() == i;
+            out.send(i);
+          }
+          if (!ok) break;
+        }
+        try {
+          throw;
+        } catch (const std::runtime_error& e) {
+          ok = ok && std::string(e.what()) == name && std::uncaught_exceptions() == 0;
+        }
+      }
+      done.send(ok);
+    };
+    for (int round = 0; round < 20; round++) {
+      gort::go(side, ping, pong, true, "a");
+      gort::go(side, pong, ping, false, "b");
+      EXPECT_TRUE(done.recv());
+      EXPECT_TRUE(done.recv());
+    }
+  });
+}
+
 // select2.go, and the "no heap allocation on the fast paths" rule: once warm,
 // sends, receives (direct hand-off, buffered and blocking) and selects
 // allocate nothing.
