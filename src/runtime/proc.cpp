@@ -101,6 +101,10 @@ std::atomic<m*> allm{nullptr};
 // keeps `go` and exit free of shared writes.
 std::atomic<int64_t> goroutines{0};
 int64_t runtimeInitTime = 0;
+// cputicks as of sysmon's latest wake-up (it wakes at least every 10 ms):
+// the park time recorded for goroutine dumps, which print whole minutes
+// only. Reading the TSC on every park cost a tenth of a channel round trip.
+std::atomic<int64_t> sysmonTicks{0};
 
 constexpr int32_t kGoidBatch = 16;
 
@@ -666,7 +670,7 @@ g* goexit0(g* gp, m* mp);
 void finishHandoff(m* mp, g* prev) {
   mp->handoffFrom = nullptr;
   casgstatus(prev, _Grunning, _Gwaiting);
-  prev->waitsince = cputicks();
+  prev->waitsince = sysmonTicks.load(std::memory_order_relaxed);
   prev->mp = nullptr;
   auto unlockf = mp->waitunlockf;
   void* lockp = mp->waitlock;
@@ -754,7 +758,7 @@ namespace {
 
 g* park_m(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Gwaiting);
-  gp->waitsince = cputicks();  // a clock read per park would cost more than the rest
+  gp->waitsince = sysmonTicks.load(std::memory_order_relaxed);
   mp->curg = nullptr;
   gp->mp = nullptr;
   auto unlockf = mp->waitunlockf;
@@ -2016,6 +2020,7 @@ void* sysmon(void*) {
       delayUs = std::min<int64_t>(delayUs * 2, kTick / 1000);
     }
     usleep(useconds_t(delayUs));
+    sysmonTicks.store(cputicks(), std::memory_order_relaxed);
     int64_t now = nanotime();
     sysmonNetpoll(now);
     // Only retaking counts as work, as in Go: a program that keeps making

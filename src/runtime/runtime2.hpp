@@ -104,7 +104,7 @@ struct alignas(64) g {
   m* mp = nullptr;        // M running this G, or null
   m* lockedm = nullptr;   // LockOSThread: the M this G is wired to
   g* schedlink = nullptr; // run queue / free list link
-  int64_t waitsince = 0;  // nanotime when parked (for dumps)
+  int64_t waitsince = 0;  // cputicks when parked, to sysmon's 10 ms (for dumps)
   void* param = nullptr;  // passed by the readier (sudog that completed)
   sudog* waiting = nullptr;  // sudogs this G waits on (select: several)
   int64_t parentGoid = 0;
