@@ -17,6 +17,7 @@
 #include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "runtime/lock_futex.hpp"
 #include "support/procs_test.hpp"
 
 namespace {
@@ -253,6 +254,33 @@ TEST_P(ProcTest, GOMAXPROCSChangesUnderLoad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, ProcTest, ::testing::Values(1, 2, 4, 8));
+
+// The runtime mutex under contention: more threads than CPUs, short
+// critical sections and some long ones force the spin, yield and
+// futex-sleep paths; a lost wake-up hangs the test, a broken exclusion
+// miscounts.
+TEST(Proc, RuntimeMutexExcludesAndWakesUnderContention) {
+  gort::internal::mutex mu;
+  constexpr int kThreads = 8, kIters = 20000;
+  long counter = 0;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kIters; i++) {
+        gort::internal::lock(&mu);
+        long v = counter;
+        if ((i + t) % 1000 == 0) usleep(200);  // holder off-CPU: the others sleep
+        counter = v + 1;
+        gort::internal::unlock(&mu);
+      }
+    });
+  }
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(counter, long(kThreads) * kIters);
+  EXPECT_TRUE(gort::internal::trylock(&mu));
+  EXPECT_FALSE(gort::internal::trylock(&mu));
+  gort::internal::unlock(&mu);
+}
 
 TEST(Proc, NumCPUHonoursAffinity) {
   cpu_set_t set;
