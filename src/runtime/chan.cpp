@@ -82,7 +82,7 @@ void waitq::enqueue(sudog* sgp) {
   last = sgp;
 }
 
-sudog* waitq::dequeue() {
+sudog* waitq::dequeueFirst() {
   for (;;) {
     sudog* sgp = first.load(std::memory_order_relaxed);
     if (!sgp) return nullptr;
@@ -134,17 +134,6 @@ void waitq::dequeueSudoG(sudog* sgp) {
 
 // ---- elements ------------------------------------------------------------------------
 
-void elemMove(const hchan* c, void* dst, void* src) {
-  if (c->elemsize == 0) return;
-  if (c->elemtype->move) {
-    c->elemtype->move(dst, src);
-  } else if (c->elemsize == 8) {
-    std::memcpy(dst, src, 8);
-  } else {
-    std::memcpy(dst, src, c->elemsize);
-  }
-}
-
 void elemZero(const hchan* c, void* dst) {
   if (c->elemsize == 0) return;
   if (c->elemtype->zero) {
@@ -156,16 +145,8 @@ void elemZero(const hchan* c, void* dst) {
 
 namespace {
 
-void elemDestroy(const hchan* c, void* p) {
-  if (c->elemsize != 0 && c->elemtype->destroy) c->elemtype->destroy(p);
-}
-
 size_t chanAlign(const ChanType* t) { return t->align > alignof(hchan) ? t->align : alignof(hchan); }
 size_t bufOffset(const ChanType* t) { return (sizeof(hchan) + t->align - 1) / t->align * t->align; }
-
-// Go's racenotify: a buffer slot synchronises its filler and its drainer.
-// Each acquires the slot before touching it and releases it after (the
-// element moves run in the user's instrumented code).
 
 void unlockChan(void* c) { unlock(&static_cast<hchan*>(c)->lock); }
 
@@ -290,25 +271,6 @@ bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
 }  // namespace
 
 // ---- shared with select ----------------------------------------------------------------
-
-void chanBufPut(hchan* c, void* ep) {
-  unsigned char* qp = c->slot(c->sendx);
-  san::acquire(qp);
-  elemMove(c, qp, ep);
-  san::release(qp);
-  if (++c->sendx == c->dataqsiz) c->sendx = 0;
-  c->qcount.store(c->qcount.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
-void chanBufTake(hchan* c, void* ep) {
-  unsigned char* qp = c->slot(c->recvx);
-  san::acquire(qp);
-  elemMove(c, ep, qp);
-  elemDestroy(c, qp);
-  san::release(qp);
-  if (++c->recvx == c->dataqsiz) c->recvx = 0;
-  c->qcount.store(c->qcount.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-}
 
 // send (chan.go): sg is a parked receiver, already dequeued; c is locked and
 // unlockf releases it.

@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 #include "gort/internal/chan.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/runtime2.hpp"
+#include "runtime/sanitizer.hpp"
 
 namespace gort::internal {
 
@@ -23,9 +25,12 @@ struct waitq {
   // The first sudog whose goroutine can still take this operation: a sudog of
   // a select that another case has already won is dropped on the way (its
   // owner unlinks the rest when it wakes).
-  sudog* dequeue();
+  sudog* dequeue() { return empty() ? nullptr : dequeueFirst(); }
   // Unlinks sgp wherever it is (or nothing, if already dequeued).
   void dequeueSudoG(sudog* sgp);
+
+ private:
+  sudog* dequeueFirst();
 };
 
 struct hchan : chanHeader {
@@ -54,17 +59,50 @@ struct hchan : chanHeader {
   }
 };
 
-// Element moves by the channel's type (typedmemmove and friends).
-void elemMove(const hchan* c, void* dst, void* src);
+// Element moves by the channel's type (typedmemmove and friends). Inline:
+// for a trivial element the move is one copy, and the buffered fast paths
+// are little more than the lock and this.
+inline void elemMove(const hchan* c, void* dst, void* src) {
+  if (c->elemsize == 0) return;
+  if (c->elemtype->move) {
+    c->elemtype->move(dst, src);
+  } else if (c->elemsize == 8) {
+    std::memcpy(dst, src, 8);
+  } else {
+    std::memcpy(dst, src, c->elemsize);
+  }
+}
+inline void elemDestroy(const hchan* c, void* p) {
+  if (c->elemsize != 0 && c->elemtype->destroy) c->elemtype->destroy(p);
+}
 void elemZero(const hchan* c, void* dst);
+
+// Go's racenotify: a buffer slot synchronises its filler and its drainer.
+// Each acquires the slot before touching it and releases it after (the
+// element moves run in the user's instrumented code).
+inline void chanBufPut(hchan* c, void* ep) {
+  unsigned char* qp = c->slot(c->sendx);
+  san::acquire(qp);
+  elemMove(c, qp, ep);
+  san::release(qp);
+  if (++c->sendx == c->dataqsiz) c->sendx = 0;
+  c->qcount.store(c->qcount.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+inline void chanBufTake(hchan* c, void* ep) {
+  unsigned char* qp = c->slot(c->recvx);
+  san::acquire(qp);
+  elemMove(c, ep, qp);
+  elemDestroy(c, qp);
+  san::release(qp);
+  if (++c->recvx == c->dataqsiz) c->recvx = 0;
+  c->qcount.store(c->qcount.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
 
 // The operations select shares with chanrecv/chansend. unlockf releases
 // whatever the caller holds (one channel lock, or all of a select's) before
 // the partner goroutine is readied.
 void chanSendToWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), void* arg);
 void chanRecvFromWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), void* arg);
-void chanBufPut(hchan* c, void* ep);
-void chanBufTake(hchan* c, void* ep);
 [[noreturn]] void chanPanic(const char* msg);
 [[noreturn]] void panicSendOnClosed();
 
