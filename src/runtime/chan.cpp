@@ -148,7 +148,7 @@ namespace {
 size_t chanAlign(const ChanType* t) { return t->align > alignof(hchan) ? t->align : alignof(hchan); }
 size_t bufOffset(const ChanType* t) { return (sizeof(hchan) + t->align - 1) / t->align * t->align; }
 
-void unlockChan(void* c) { unlock(&static_cast<hchan*>(c)->lock); }
+void unlockChanf(void* c) { chanUnlock(static_cast<hchan*>(c)); }
 
 bool chanparkcommit(g*, void* l) {
   unlockParked(static_cast<mutex*>(l));
@@ -193,22 +193,22 @@ bool chansend(hchan* c, void* ep, bool block) {
   // saw it full, reporting "not ready" is still a valid linearisation.
   if (!block && c->closed.load(std::memory_order_relaxed) == 0 && c->full()) return false;
 
-  lock(&c->lock);
+  chanLock(c);
   if (c->closed.load(std::memory_order_relaxed)) {
-    unlock(&c->lock);
+    chanUnlock(c);
     panicSendOnClosed();
   }
   if (sudog* sg = c->recvq.dequeue()) {
-    chanSendToWaiter(c, sg, ep, unlockChan, c);
+    chanSendToWaiter(c, sg, ep, unlockChanf, c);
     return true;
   }
   if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
     chanBufPut(c, ep);
-    unlock(&c->lock);
+    chanUnlock(c);
     return true;
   }
   if (!block) {
-    unlock(&c->lock);
+    chanUnlock(c);
     return false;
   }
   if (!chanBlock(c, &c->sendq, ep, waitReason::chanSend)) {
@@ -240,27 +240,27 @@ bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
     }
   }
 
-  lock(&c->lock);
+  chanLock(c);
   if (c->closed.load(std::memory_order_relaxed) && c->qcount.load(std::memory_order_relaxed) == 0) {
-    unlock(&c->lock);
+    chanUnlock(c);
     san::acquire(c);
     elemZero(c, ep);
     *ok = false;
     return true;
   }
   if (sudog* sg = c->sendq.dequeue()) {
-    chanRecvFromWaiter(c, sg, ep, unlockChan, c);
+    chanRecvFromWaiter(c, sg, ep, unlockChanf, c);
     *ok = true;
     return true;
   }
   if (c->qcount.load(std::memory_order_relaxed) > 0) {
     chanBufTake(c, ep);
-    unlock(&c->lock);
+    chanUnlock(c);
     *ok = true;
     return true;
   }
   if (!block) {
-    unlock(&c->lock);
+    chanUnlock(c);
     return false;
   }
   *ok = chanBlock(c, &c->recvq, ep, waitReason::chanReceive);
@@ -368,9 +368,9 @@ bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false
 
 void closechan(hchan* c) {
   if (!c) chanPanic("close of nil channel");
-  lock(&c->lock);
+  chanLock(c);
   if (c->closed.load(std::memory_order_relaxed)) {
-    unlock(&c->lock);
+    chanUnlock(c);
     chanPanic("close of closed channel");
   }
   san::release(c);
@@ -389,7 +389,7 @@ void closechan(hchan* c) {
       glist = gp;
     }
   }
-  unlock(&c->lock);
+  chanUnlock(c);
   while (g* gp = glist) {
     glist = gp->schedlink;
     gp->schedlink = nullptr;

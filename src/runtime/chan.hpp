@@ -59,6 +59,17 @@ struct hchan : chanHeader {
   }
 };
 
+// hchan.lock: lock() and unlock() inline (the uncontended pair is most of a
+// buffered channel operation's cost).
+inline void chanLock(hchan* c) {
+  getm()->locks++;
+  lockUncounted(&c->lock);
+}
+inline void chanUnlock(hchan* c) {
+  unlockUncounted(&c->lock);
+  getm()->locks--;
+}
+
 // Element moves by the channel's type (typedmemmove and friends). Inline:
 // for a trivial element the move is one copy, and the buffered fast paths
 // are little more than the lock and this.
@@ -109,12 +120,9 @@ void chanRecvFromWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), v
 // Parking with channel locks held. lock() counts each lock in m.locks and
 // mcall insists on a count of zero, so the parking G drops its count
 // (parkHolding) and the unlock function, on g0 (or on the partner the parking
-// G hands its M to, see goparkHandoff), gives each lock's count back just
-// before unlock() takes it away (unlockParked).
+// G hands its M to, see goparkHandoff), releases each lock without touching
+// the count again (unlockParked).
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason);
-inline void unlockParked(mutex* l) {
-  getm()->locks++;
-  unlock(l);
-}
+inline void unlockParked(mutex* l) { unlockUncounted(l); }
 
 }  // namespace gort::internal

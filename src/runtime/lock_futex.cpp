@@ -22,7 +22,7 @@
 namespace gort::internal {
 
 namespace {
-constexpr uint32_t kUnlocked = 0, kLocked = 1, kSleeping = 2;
+constexpr uint32_t kUnlocked = mutex::kUnlocked, kLocked = mutex::kLocked, kSleeping = mutex::kSleeping;
 constexpr int kActiveSpin = 4, kActiveSpinCount = 30, kPassiveSpin = 1;
 
 inline void procyield(int n) {
@@ -39,11 +39,10 @@ void decLocks() {
 
 void lock(mutex* l) {
   incLocks();
-  uint32_t v = l->key.exchange(kLocked, std::memory_order_acquire);
-  if (v == kUnlocked) {
-    san::acquire(l);
-    return;
-  }
+  lockUncounted(l);
+}
+
+void lockContended(mutex* l, uint32_t v) {
   // wait is what we must leave in key when we take the lock: if we ever saw
   // sleepers we must keep saying so, or a wake-up is lost.
   uint32_t wait = v;
@@ -87,9 +86,7 @@ bool trylock(mutex* l) {
 }
 
 void unlock(mutex* l) {
-  san::release(l);
-  uint32_t v = l->key.exchange(kUnlocked, std::memory_order_release);
-  if (v == kSleeping) futexwakeup(&l->key, 1);
+  unlockUncounted(l);
   decLocks();
 }
 

@@ -9,15 +9,35 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/sanitizer.hpp"
+
 namespace gort::internal {
 
 struct mutex {
-  // 0 unlocked, 1 locked, 2 locked with possible sleepers.
+  static constexpr uint32_t kUnlocked = 0, kLocked = 1, kSleeping = 2;  // possible sleepers
   std::atomic<uint32_t> key{0};
 };
 
 void lock(mutex* l);
 void unlock(mutex* l);
+
+// The halves of lock/unlock that leave m.locks alone, inline for the hot
+// callers (channel operations), which count the lock themselves: the
+// uncontended pair is then two exchanges and no call.
+void lockContended(mutex* l, uint32_t seen);
+void futexwakeup(std::atomic<uint32_t>* addr, uint32_t cnt);
+inline void lockUncounted(mutex* l) {
+  uint32_t v = l->key.exchange(mutex::kLocked, std::memory_order_acquire);
+  if (v != mutex::kUnlocked) {
+    lockContended(l, v);
+    return;
+  }
+  san::acquire(l);
+}
+inline void unlockUncounted(mutex* l) {
+  san::release(l);
+  if (l->key.exchange(mutex::kUnlocked, std::memory_order_release) == mutex::kSleeping) futexwakeup(&l->key, 1);
+}
 // Takes l only if it is free; never blocks (the timer runner uses it to
 // take locks against their order without deadlock).
 bool trylock(mutex* l);
@@ -42,8 +62,7 @@ void notesleep(note* n);
 // Sleeps at most ns nanoseconds (ns < 0: forever); true if woken.
 bool notetsleep(note* n, int64_t ns);
 
-// futex wrappers (os_linux.cpp).
+// futex wrappers (os_linux.cpp; futexwakeup is declared above).
 void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns);
-void futexwakeup(std::atomic<uint32_t>* addr, uint32_t cnt);
 
 }  // namespace gort::internal

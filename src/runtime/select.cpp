@@ -59,7 +59,7 @@ void sellock(const selectState& s) {
     hchan* c = s.cases[s.lockorder[i]].c;
     if (c != last) {
       last = c;
-      lock(&c->lock);
+      chanLock(c);
     }
   }
 }
@@ -71,7 +71,7 @@ void selunlock(void* arg) {
   for (int i = s.n - 1; i >= 0; i--) {
     hchan* c = s.cases[s.lockorder[i]].c;
     if (i > 0 && c == s.cases[s.lockorder[i - 1]].c) continue;  // next iteration unlocks it
-    unlock(&c->lock);
+    chanUnlock(c);
   }
 }
 
