@@ -11,7 +11,9 @@
 //     with no recursion), so that every select takes its channels' locks in
 //     one global order and two selects over the same channels cannot
 //     deadlock. A channel named by several cases is locked once.
-// With every lock held, pass 1 looks for a case that can proceed now, in
+// Pass 0 looks for a ready case one channel at a time (pollOneByOne: a
+// select with a ready case takes one lock, not all). Failing that, with
+// every lock held, pass 1 looks for a case that can proceed now, in
 // pollorder. If none can and there is no default, pass 2 enqueues a sudog
 // for every case (linked on g.waiting in lock order) and parks; the unlock
 // callback drops the locks only once the G is marked waiting, so no wake-up
@@ -93,9 +95,9 @@ bool selparkcommit(g* gp, void*) {
   return true;
 }
 
-// Builds pollorder (a random permutation of the cases with a channel) and
-// lockorder (those cases by channel address). Returns their length.
-int buildOrders(scase* cases, int ncases, uint16_t* pollorder, uint16_t* lockorder) {
+// Builds pollorder (a random permutation of the cases with a channel).
+// Returns its length.
+int buildPollOrder(scase* cases, int ncases, uint16_t* pollorder) {
   int norder = 0;
   for (int i = 0; i < ncases; i++) {
     if (!cases[i].c) continue;  // nil channel: never ready, never locked
@@ -104,6 +106,11 @@ int buildOrders(scase* cases, int ncases, uint16_t* pollorder, uint16_t* lockord
     pollorder[j] = uint16_t(i);
     norder++;
   }
+  return norder;
+}
+
+// Builds lockorder: pollorder's cases by channel address.
+void buildLockOrder(scase* cases, int norder, const uint16_t* pollorder, uint16_t* lockorder) {
   // Heap sort by address; building from pollorder permutes equal channels.
   for (int i = 0; i < norder; i++) {
     int j = i;
@@ -133,7 +140,6 @@ int buildOrders(scase* cases, int ncases, uint16_t* pollorder, uint16_t* lockord
     }
     lockorder[j] = o;
   }
-  return norder;
 }
 
 // Pass 2 and the wake-up: park on every case, then unlink from the losers.
@@ -196,56 +202,92 @@ int parkOnAll(selectState& s, int nsends, bool* caseSuccess) {
   return casi;
 }
 
+// Case casi, its channel locked (and whatever else unlockf releases): if it
+// can proceed, runs it, calls unlockf(arg) and returns true; otherwise
+// returns false with everything still locked.
+bool tryCase(scase* cases, int casi, int nsends, void (*unlockf)(void*), void* arg, bool* recvOK) {
+  scase& cas = cases[casi];
+  hchan* c = cas.c;
+  if (casi >= nsends) {
+    if (sudog* sg = c->sendq.dequeue()) {
+      chanRecvFromWaiter(c, sg, cas.elem, unlockf, arg);
+      *recvOK = true;
+      return true;
+    }
+    if (c->qcount.load(std::memory_order_relaxed) > 0) {
+      chanBufTake(c, cas.elem);
+      unlockf(arg);
+      *recvOK = true;
+      return true;
+    }
+    if (c->closed.load(std::memory_order_relaxed)) {
+      unlockf(arg);
+      san::acquire(c);
+      elemZero(c, cas.elem);
+      return true;
+    }
+    return false;
+  }
+  if (c->closed.load(std::memory_order_relaxed)) {
+    unlockf(arg);
+    panicSendOnClosed();
+  }
+  if (sudog* sg = c->recvq.dequeue()) {
+    chanSendToWaiter(c, sg, cas.elem, unlockf, arg);
+    return true;
+  }
+  if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
+    chanBufPut(c, cas.elem);
+    unlockf(arg);
+    return true;
+  }
+  return false;
+}
+
+void unlockOne(void* c) { chanUnlock(static_cast<hchan*>(c)); }
+
+// Pass 0 (gort's, not Go's): pass 1 one channel at a time. Each case, in
+// pollorder, is first looked at without its lock (as the non-blocking
+// operations' fast paths do) and locked alone only if it looks ready. Taking
+// the first case in pollorder that is ready when looked at is what pass 1
+// does, except that pass 1 looks at all the cases at one instant; here a
+// case passed over as not ready may become ready before a later one is
+// taken, which is a race pass 1 could have resolved either way. A select
+// with a ready case thus takes one lock instead of all of them. If nothing
+// looks ready, pass 1 decides under all the locks.
+bool pollOneByOne(scase* cases, const uint16_t* pollorder, int norder, int nsends, int* casi, bool* recvOK) {
+  for (int i = 0; i < norder; i++) {
+    int k = pollorder[i];
+    hchan* c = cases[k].c;
+    bool looksReady = c->closed.load(std::memory_order_relaxed) != 0 || (k >= nsends ? !c->empty() : !c->full());
+    if (!looksReady) continue;
+    chanLock(c);
+    if (tryCase(cases, k, nsends, unlockOne, c, recvOK)) {
+      *casi = k;
+      return true;
+    }
+    chanUnlock(c);
+  }
+  return false;
+}
+
 }  // namespace
 
 int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, bool* recvOK) {
   int ncases = nsends + nrecvs;
   uint16_t* pollorder = order;
   uint16_t* lockorder = order + ncases;
-  int norder = buildOrders(cases, ncases, pollorder, lockorder);
-  selectState s{cases, lockorder, norder};
+  int norder = buildPollOrder(cases, ncases, pollorder);
   *recvOK = false;
   if (norder == 0 && !block) return -1;
-  sellock(s);
+  if (int casi; pollOneByOne(cases, pollorder, norder, nsends, &casi, recvOK)) return casi;
 
+  buildLockOrder(cases, norder, pollorder, lockorder);
+  selectState s{cases, lockorder, norder};
+  sellock(s);
   // Pass 1: a case that can proceed now, in random order.
   for (int i = 0; i < norder; i++) {
-    int casi = pollorder[i];
-    scase& cas = cases[casi];
-    hchan* c = cas.c;
-    if (casi >= nsends) {
-      if (sudog* sg = c->sendq.dequeue()) {
-        chanRecvFromWaiter(c, sg, cas.elem, selunlock, &s);
-        *recvOK = true;
-        return casi;
-      }
-      if (c->qcount.load(std::memory_order_relaxed) > 0) {
-        chanBufTake(c, cas.elem);
-        selunlock(&s);
-        *recvOK = true;
-        return casi;
-      }
-      if (c->closed.load(std::memory_order_relaxed)) {
-        selunlock(&s);
-        san::acquire(c);
-        elemZero(c, cas.elem);
-        return casi;
-      }
-    } else {
-      if (c->closed.load(std::memory_order_relaxed)) {
-        selunlock(&s);
-        panicSendOnClosed();
-      }
-      if (sudog* sg = c->recvq.dequeue()) {
-        chanSendToWaiter(c, sg, cas.elem, selunlock, &s);
-        return casi;
-      }
-      if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
-        chanBufPut(c, cas.elem);
-        selunlock(&s);
-        return casi;
-      }
-    }
+    if (tryCase(cases, pollorder[i], nsends, selunlock, &s, recvOK)) return pollorder[i];
   }
   if (!block) {
     selunlock(&s);
