@@ -309,13 +309,37 @@ bool runqputslow(p* pp, g* gp, uint32_t head, uint32_t tail) {
   return true;
 }
 
+// Besides its owner, only a thief on another P (runqgrab) writes a P's
+// runnext. With one P there is none, so the owner may swap runnext with
+// plain loads and stores instead of read-modify-writes (two locked
+// instructions per channel hand-off). GOMAXPROCS changes only with the
+// world stopped, when no owner is between such a load and store.
+bool runnextUnshared() { return gomaxprocs.load(std::memory_order_relaxed) == 1; }
+
+// Owner only: replaces runnext with gp and returns the old one.
+g* runnextSwap(p* pp, g* gp) {
+  if (runnextUnshared()) {
+    g* old = pp->runnext.load(std::memory_order_relaxed);
+    pp->runnext.store(gp, std::memory_order_release);
+    return old;
+  }
+  return pp->runnext.exchange(gp, std::memory_order_acq_rel);
+}
+
+// Owner only: takes runnext if it still holds next.
+bool runnextTake(p* pp, g* next) {
+  if (runnextUnshared()) {
+    pp->runnext.store(nullptr, std::memory_order_relaxed);
+    return true;
+  }
+  return pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel);
+}
+
 // Owner only. next: put gp in runnext (kicking the old runnext to the tail).
 void runqput(p* pp, g* gp, bool next) {
   if (randomizeScheduler() && next && fastrandn(2) == 0) next = false;
   if (next) {
-    g* old = pp->runnext.load(std::memory_order_relaxed);
-    while (!pp->runnext.compare_exchange_weak(old, gp, std::memory_order_acq_rel)) {
-    }
+    g* old = runnextSwap(pp, gp);
     if (!old) return;
     gp = old;
   }
@@ -334,7 +358,7 @@ void runqput(p* pp, g* gp, bool next) {
 // Owner only. inheritTime: gp came from runnext and keeps the time slice.
 g* runqget(p* pp, bool* inheritTime) {
   g* next = pp->runnext.load(std::memory_order_relaxed);
-  if (next && pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+  if (next && runnextTake(pp, next)) {
     *inheritTime = true;
     return next;
   }
@@ -697,8 +721,7 @@ g* handoffTarget(m* mp) {
   g* next = pp->runnext.load(std::memory_order_relaxed);
   if (!next || next->lockedm) return nullptr;
   // A thief may take it meanwhile; then schedule() decides.
-  if (!pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) return nullptr;
-  return next;
+  return runnextTake(pp, next) ? next : nullptr;
 }
 
 // execute(next, inheritTime = true) without the trip through g0: gp is
