@@ -60,14 +60,15 @@ struct hchan : chanHeader {
 };
 
 // hchan.lock: lock() and unlock() inline (the uncontended pair is most of a
-// buffered channel operation's cost).
+// buffered channel operation's cost). Non-blocking sends also come from
+// threads that are no M (os/signal's delivery thread): no count there.
 inline void chanLock(hchan* c) {
-  getm()->locks++;
+  if (g* gp = getg()) gp->mp->locks++;
   lockUncounted(&c->lock);
 }
 inline void chanUnlock(hchan* c) {
   unlockUncounted(&c->lock);
-  getm()->locks--;
+  if (g* gp = getg()) gp->mp->locks--;
 }
 
 // Element moves by the channel's type (typedmemmove and friends). Inline:
