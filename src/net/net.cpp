@@ -99,9 +99,12 @@ void fillAddrs(netFD* fd, const netKind& k) {
   if (getpeername(fd->pfd.Sysfd(), reinterpret_cast<sockaddr*>(&sa), &len) == 0) fd->raddr = sockaddrToAddr(sa, len, k);
 }
 
-void setNoDelay(int s) {
+// A TCP connection's options: no Nagle delay (as in Go), and reads that
+// report what is left in the receive queue (poll::FD::TrackReadQueue).
+void initTCPConn(netFD* fd) {
   int one = 1;
-  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  setsockopt(fd->pfd.Sysfd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  fd->pfd.TrackReadQueue();
 }
 
 // Connects to one end point; the error is bare (the caller wraps it).
@@ -117,7 +120,7 @@ std::pair<std::shared_ptr<netFD>, error> dialOne(const netKind& k, const std::st
     fd->pfd.Close();
     return {nullptr, wrapSyscall("connect", err)};
   }
-  if (k.base == "tcp") setNoDelay(fd->pfd.Sysfd());
+  if (k.base == "tcp") initTCPConn(fd.get());
   fillAddrs(fd.get(), k);
   return {fd, {}};
 }
@@ -324,7 +327,7 @@ std::pair<Conn, error> Listener::Accept() {
   }
   internal::netKind kind;
   internal::parseNetwork(fd_->net, &kind);
-  if (kind.base == "tcp") internal::setNoDelay(s);
+  if (kind.base == "tcp") internal::initTCPConn(fd.get());
   fd->raddr = internal::sockaddrToAddr(sa, len, kind);
   sockaddr_storage local{};
   socklen_t localLen = sizeof(local);

@@ -2,10 +2,13 @@
 #include "internal/poll/fd.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "gort/io.hpp"
 #include "gort/net.hpp"
@@ -29,6 +32,25 @@ struct deadlineExceeded final : error::Interface {
 constexpr size_t kMaxRW = 1 << 30;
 
 internal::g* self() { return internal::getg(); }
+
+// read(2) that also reports the bytes left in a TCP receive queue (-1 if
+// the kernel did not say).
+ssize_t readReportingQueue(int fd, void* p, size_t n, int* left) {
+  iovec iov{p, n};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t r = ::recvmsg(fd, &msg, 0);
+  *left = -1;
+  if (r < 0) return r;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) std::memcpy(left, CMSG_DATA(c), sizeof(int));
+  }
+  return r;
+}
 
 }  // namespace
 
@@ -167,6 +189,10 @@ std::pair<ssize_t, int> FD::call(F&& f) {
 
 // ---- I/O ----
 
+// Read skips the system call Go would make only to learn EAGAIN: when the
+// previous read drained the queue (drained_), it waits for the poller's
+// readiness first. That wait consumes a readiness signalled since, so the
+// call that follows is no less informed than Go's.
 std::pair<int64_t, error> FD::Read(void* p, size_t n) {
   if (!rwlock(kRead)) return {0, closingErr()};
   struct Unlock {
@@ -175,11 +201,14 @@ std::pair<int64_t, error> FD::Read(void* p, size_t n) {
   } unlockGuard{this};
   if (n == 0 && isStream_) return {0, {}};
   if (pd_) {
-    if (error e = convertErr(internal::pollReset(pd_, 'r'))) return {0, e};
+    int pe = drained_ ? internal::pollWait(pd_, 'r') : internal::pollReset(pd_, 'r');
+    if (error e = convertErr(pe)) return {0, e};
   }
+  drained_ = false;
   if (isStream_ && n > kMaxRW) n = kMaxRW;
   for (;;) {
-    auto [r, e] = call([&] { return ::read(sysfd_, p, n); });
+    int left = -1;
+    auto [r, e] = call([&] { return trackQueue_ ? readReportingQueue(sysfd_, p, n, &left) : ::read(sysfd_, p, n); });
     if (r < 0) {
       if (e == EINTR) continue;
       if (e == EAGAIN && pd_) {
@@ -189,6 +218,7 @@ std::pair<int64_t, error> FD::Read(void* p, size_t n) {
       return {0, syscall::Errno(e)};
     }
     if (r == 0 && zeroReadIsEOF_) return {0, io::EOF_};
+    drained_ = left == 0;
     return {r, {}};
   }
 }
@@ -246,6 +276,7 @@ std::pair<int64_t, error> FD::ReadFrom(void* p, size_t n, sockaddr_storage* from
     FD* fd;
     ~Unlock() { fd->rwunlock(kRead); }
   } unlockGuard{this};
+  drained_ = false;
   if (pd_) {
     if (error e = convertErr(internal::pollReset(pd_, 'r'))) return {0, e};
   }
@@ -343,6 +374,12 @@ error FD::Shutdown(int how) {
   int e = errno;
   Decref();
   return r == 0 ? error() : syscall::Errno(e);
+}
+
+void FD::TrackReadQueue() {
+  if (!pd_) return;
+  int one = 1;
+  trackQueue_ = setsockopt(sysfd_, SOL_TCP, TCP_INQ, &one, sizeof(one)) == 0;
 }
 
 error FD::SetDeadline(int64_t t, int mode) {

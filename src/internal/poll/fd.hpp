@@ -58,6 +58,10 @@ class FD {
   // Connect: waits for a non-blocking connect to finish.
   error Connect(const sockaddr* sa, socklen_t len);
   error Shutdown(int how);
+  // A TCP socket: have each read report the bytes left in the receive
+  // queue (TCP_INQ), so a read that finds nothing to return afterwards need
+  // not be tried (see Read). Quietly does nothing where the kernel lacks it.
+  void TrackReadQueue();
   // Deadlines in runtime nanotime (0: none, in the past: expired now).
   error SetDeadline(int64_t t, int mode);
   // fd_mutex.go's reference: hold it across direct uses of Sysfd().
@@ -77,6 +81,11 @@ class FD {
 
   int sysfd_;
   bool isStream_, zeroReadIsEOF_, isFile_;
+  bool trackQueue_ = false;  // TrackReadQueue succeeded
+  // Under the read lock: the last read left the receive queue empty, and
+  // it cleared the poller's read readiness before its system call, so any
+  // data that came after it has set that readiness again.
+  bool drained_ = false;
   internal::pollDesc* pd_ = nullptr;
   internal::mutex mu_;      // guards the fields below
   int32_t refs_ = 0;
