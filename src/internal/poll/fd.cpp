@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include "gort/os.hpp"
 #include "gort/syscall.hpp"
 #include "runtime/runtime2.hpp"
+#include "runtime/sanitizer.hpp"
 #include "runtime/stubs.hpp"
 
 namespace gort::poll {
@@ -33,6 +35,21 @@ constexpr size_t kMaxRW = 1 << 30;
 
 internal::g* self() { return internal::getg(); }
 
+// The system calls of reads and writes. Normal builds make them raw, as
+// Go's syscall package does: libc's read and write are cancellation points
+// and pay two more calls each for it. Sanitizer builds keep libc's, which
+// the sanitizers intercept (ASan checks the buffer; TSan orders a write
+// before the read that receives its bytes).
+constexpr bool kRawSyscalls = !internal::san::kASan && !internal::san::kTSan;
+
+ssize_t sysRead(int fd, void* p, size_t n) { return kRawSyscalls ? ::syscall(SYS_read, fd, p, n) : ::read(fd, p, n); }
+
+ssize_t sysWrite(int fd, const void* p, size_t n) {
+  return kRawSyscalls ? ::syscall(SYS_write, fd, p, n) : ::write(fd, p, n);
+}
+
+ssize_t sysRecvmsg(int fd, msghdr* msg) { return kRawSyscalls ? ::syscall(SYS_recvmsg, fd, msg, 0) : ::recvmsg(fd, msg, 0); }
+
 // read(2) that also reports the bytes left in a TCP receive queue (-1 if
 // the kernel did not say).
 ssize_t readReportingQueue(int fd, void* p, size_t n, int* left) {
@@ -43,7 +60,7 @@ ssize_t readReportingQueue(int fd, void* p, size_t n, int* left) {
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
-  ssize_t r = ::recvmsg(fd, &msg, 0);
+  ssize_t r = sysRecvmsg(fd, &msg);
   *left = -1;
   if (r < 0) return r;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -187,6 +204,44 @@ std::pair<ssize_t, int> FD::call(F&& f) {
   return syscall::Blocking(once);
 }
 
+error FD::Result::err() const { return errnum != 0 ? syscall::Errno(errnum) : pollErr; }
+
+// The loop every operation shares (the retry loops of fd_unix.go): make
+// the call, again after EINTR, and after EAGAIN once the poller reports
+// mode ready. A failure is either the call's errno or the poller's error.
+template <class F>
+FD::Result FD::ioLoop(int mode, F&& f) {
+  for (;;) {
+    auto [r, e] = call(f);
+    if (r >= 0) return {r, 0, {}};
+    if (e == EINTR) continue;
+    if (e == EAGAIN && pd_) {
+      if (error pe = convertErr(internal::pollWait(pd_, mode))) return {-1, 0, pe};
+      continue;
+    }
+    return {-1, e, {}};
+  }
+}
+
+// An operation in one direction: holds that direction's lock and a
+// reference while it lives, and clears the poller's stale readiness for it.
+struct FD::Op {
+  FD* fd;
+  Dir d;
+  error err;  // set: the operation must not start (closed, expired)
+  Op(FD* f, Dir dir, bool prepare = true) : fd(f), d(dir) {
+    if (!fd->rwlock(d)) {
+      fd = nullptr;
+      err = f->closingErr();
+    } else if (prepare && fd->pd_) {
+      err = fd->convertErr(internal::pollReset(fd->pd_, d == kRead ? 'r' : 'w'));
+    }
+  }
+  ~Op() {
+    if (fd) fd->rwunlock(d);
+  }
+};
+
 // ---- I/O ----
 
 // Read skips the system call Go would make only to learn EAGAIN: when the
@@ -194,11 +249,8 @@ std::pair<ssize_t, int> FD::call(F&& f) {
 // readiness first. That wait consumes a readiness signalled since, so the
 // call that follows is no less informed than Go's.
 std::pair<int64_t, error> FD::Read(void* p, size_t n) {
-  if (!rwlock(kRead)) return {0, closingErr()};
-  struct Unlock {
-    FD* fd;
-    ~Unlock() { fd->rwunlock(kRead); }
-  } unlockGuard{this};
+  Op op(this, kRead, false);
+  if (op.err) return {0, op.err};
   if (n == 0 && isStream_) return {0, {}};
   if (pd_) {
     int pe = drained_ ? internal::pollWait(pd_, 'r') : internal::pollReset(pd_, 'r');
@@ -206,21 +258,12 @@ std::pair<int64_t, error> FD::Read(void* p, size_t n) {
   }
   drained_ = false;
   if (isStream_ && n > kMaxRW) n = kMaxRW;
-  for (;;) {
-    int left = -1;
-    auto [r, e] = call([&] { return trackQueue_ ? readReportingQueue(sysfd_, p, n, &left) : ::read(sysfd_, p, n); });
-    if (r < 0) {
-      if (e == EINTR) continue;
-      if (e == EAGAIN && pd_) {
-        if (error pe = convertErr(internal::pollWait(pd_, 'r'))) return {0, pe};
-        continue;
-      }
-      return {0, syscall::Errno(e)};
-    }
-    if (r == 0 && zeroReadIsEOF_) return {0, io::EOF_};
-    drained_ = left == 0;
-    return {r, {}};
-  }
+  int left = -1;
+  Result r = ioLoop('r', [&] { return trackQueue_ ? readReportingQueue(sysfd_, p, n, &left) : sysRead(sysfd_, p, n); });
+  if (r.n < 0) return {0, r.err()};
+  if (r.n == 0 && zeroReadIsEOF_) return {0, io::EOF_};
+  drained_ = left == 0;
+  return {r.n, {}};
 }
 
 std::pair<int64_t, error> FD::Pread(void* p, size_t n, int64_t off) {
@@ -230,117 +273,64 @@ std::pair<int64_t, error> FD::Pread(void* p, size_t n, int64_t off) {
     ~Unref() { fd->Decref(); }
   } unref{this};
   if (isStream_ && n > kMaxRW) n = kMaxRW;
-  for (;;) {
-    auto [r, e] = call([&] { return ::pread(sysfd_, p, n, off); });
-    if (r < 0) {
-      if (e == EINTR) continue;
-      return {0, syscall::Errno(e)};
-    }
-    if (r == 0 && zeroReadIsEOF_ && n > 0) return {0, io::EOF_};
-    return {r, {}};
-  }
+  Result r = ioLoop('r', [&] { return ::pread(sysfd_, p, n, off); });
+  if (r.n < 0) return {0, r.err()};
+  if (r.n == 0 && zeroReadIsEOF_ && n > 0) return {0, io::EOF_};
+  return {r.n, {}};
 }
 
 std::pair<int64_t, error> FD::Write(const void* p, size_t n) {
-  if (!rwlock(kWrite)) return {0, closingErr()};
-  struct Unlock {
-    FD* fd;
-    ~Unlock() { fd->rwunlock(kWrite); }
-  } unlockGuard{this};
-  if (pd_) {
-    if (error e = convertErr(internal::pollReset(pd_, 'w'))) return {0, e};
-  }
+  Op op(this, kWrite);
+  if (op.err) return {0, op.err};
   const char* b = static_cast<const char*>(p);
   size_t done = 0;
   for (;;) {
     size_t max = n - done;
     if (isStream_ && max > kMaxRW) max = kMaxRW;
-    auto [r, e] = call([&] { return ::write(sysfd_, b + done, max); });
-    if (r > 0) done += size_t(r);
+    Result r = ioLoop('w', [&] { return sysWrite(sysfd_, b + done, max); });
+    if (r.n > 0) done += size_t(r.n);
     if (done == n) return {int64_t(done), {}};
-    if (r < 0) {
-      if (e == EINTR) continue;
-      if (e == EAGAIN && pd_) {
-        if (error pe = convertErr(internal::pollWait(pd_, 'w'))) return {int64_t(done), pe};
-        continue;
-      }
-      return {int64_t(done), syscall::Errno(e)};
-    }
-    if (r == 0) return {int64_t(done), io::ErrUnexpectedEOF};
+    if (r.n < 0) return {int64_t(done), r.err()};
+    if (r.n == 0) return {int64_t(done), io::ErrUnexpectedEOF};
   }
 }
 
 std::pair<int64_t, error> FD::ReadFrom(void* p, size_t n, sockaddr_storage* from, socklen_t* fromlen) {
-  if (!rwlock(kRead)) return {0, closingErr()};
-  struct Unlock {
-    FD* fd;
-    ~Unlock() { fd->rwunlock(kRead); }
-  } unlockGuard{this};
+  Op op(this, kRead);
+  if (op.err) return {0, op.err};
   drained_ = false;
-  if (pd_) {
-    if (error e = convertErr(internal::pollReset(pd_, 'r'))) return {0, e};
-  }
-  for (;;) {
+  Result r = ioLoop('r', [&] {
     *fromlen = sizeof(*from);
-    ssize_t r = ::recvfrom(sysfd_, p, n, 0, reinterpret_cast<sockaddr*>(from), fromlen);
-    if (r >= 0) return {r, {}};
-    int e = errno;
-    if (e == EINTR) continue;
-    if (e == EAGAIN && pd_) {
-      if (error pe = convertErr(internal::pollWait(pd_, 'r'))) return {0, pe};
-      continue;
-    }
-    return {0, syscall::Errno(e)};
-  }
+    return ::recvfrom(sysfd_, p, n, 0, reinterpret_cast<sockaddr*>(from), fromlen);
+  });
+  if (r.n < 0) return {0, r.err()};
+  return {r.n, {}};
 }
 
 std::pair<int64_t, error> FD::WriteTo(const void* p, size_t n, const sockaddr* to, socklen_t tolen) {
-  if (!rwlock(kWrite)) return {0, closingErr()};
-  struct Unlock {
-    FD* fd;
-    ~Unlock() { fd->rwunlock(kWrite); }
-  } unlockGuard{this};
-  if (pd_) {
-    if (error e = convertErr(internal::pollReset(pd_, 'w'))) return {0, e};
-  }
-  for (;;) {
-    ssize_t r = ::sendto(sysfd_, p, n, 0, to, tolen);
-    if (r >= 0) return {r, {}};
-    int e = errno;
-    if (e == EINTR) continue;
-    if (e == EAGAIN && pd_) {
-      if (error pe = convertErr(internal::pollWait(pd_, 'w'))) return {0, pe};
-      continue;
-    }
-    return {0, syscall::Errno(e)};
-  }
+  Op op(this, kWrite);
+  if (op.err) return {0, op.err};
+  Result r = ioLoop('w', [&] { return ::sendto(sysfd_, p, n, 0, to, tolen); });
+  if (r.n < 0) return {0, r.err()};
+  return {r.n, {}};
 }
 
 std::pair<int, error> FD::Accept(sockaddr_storage* sa, socklen_t* salen, const char** errcall) {
   *errcall = "";
-  if (!rwlock(kRead)) return {-1, closingErr()};
-  struct Unlock {
-    FD* fd;
-    ~Unlock() { fd->rwunlock(kRead); }
-  } unlockGuard{this};
-  if (pd_) {
-    if (error e = convertErr(internal::pollReset(pd_, 'r'))) return {-1, e};
-  }
-  for (;;) {
-    *salen = sizeof(*sa);
-    int s = ::accept4(sysfd_, reinterpret_cast<sockaddr*>(sa), salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (s >= 0) return {s, {}};
-    int e = errno;
-    if (e == EAGAIN && pd_) {
-      if (error pe = convertErr(internal::pollWait(pd_, 'r'))) return {-1, pe};
-      continue;
+  Op op(this, kRead);
+  if (op.err) return {-1, op.err};
+  Result r = ioLoop('r', [&] {
+    for (;;) {
+      *salen = sizeof(*sa);
+      int s = ::accept4(sysfd_, reinterpret_cast<sockaddr*>(sa), salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      // The peer gave up before we accepted: try the next one (as Go does).
+      if (s >= 0 || errno != ECONNABORTED) return ssize_t(s);
     }
-    // The peer gave up before we accepted: try the next one (as Go does).
-    if (e == EINTR || e == ECONNABORTED) continue;
-    // EMFILE/ENFILE and the rest: the caller decides (they are Temporary).
-    *errcall = "accept4";
-    return {-1, syscall::Errno(e)};
-  }
+  });
+  if (r.n >= 0) return {int(r.n), {}};
+  // EMFILE/ENFILE and the rest: the caller decides (they are Temporary).
+  if (r.errnum != 0) *errcall = "accept4";
+  return {-1, r.err()};
 }
 
 error FD::Connect(const sockaddr* sa, socklen_t len) {

@@ -69,8 +69,15 @@ class FD {
   void Decref();
 
  private:
-  struct Waiters;
   enum Dir { kRead = 0, kWrite = 1 };
+  struct Op;
+  // A system call's outcome: n >= 0, or its errno, or the poller's error.
+  struct Result {
+    ssize_t n;
+    int errnum;
+    error pollErr;
+    error err() const;
+  };
   bool rwlock(Dir d);
   void rwunlock(Dir d);
   void dropRef();  // mu held; unlocks it; closes the descriptor if last
@@ -78,6 +85,8 @@ class FD {
   error convertErr(int pollErr) const;
   template <class F>
   std::pair<ssize_t, int> call(F&& f);
+  template <class F>
+  Result ioLoop(int mode, F&& f);
 
   int sysfd_;
   bool isStream_, zeroReadIsEOF_, isFile_;
