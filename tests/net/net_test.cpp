@@ -356,6 +356,42 @@ TEST_P(NetTest, BlockedCloseWakesReader) {
   });
 }
 
+// Concurrent reads of one connection take turns (each gets whole writes'
+// bytes in order, none lost); Close wakes the ones queued for the read lock
+// as well as the one parked in the poller.
+TEST_P(NetTest, ConcurrentReadersTakeTurnsAndCloseWakesThemAll) {
+  gort::Run([] {
+    auto [ln, err] = net::Listen("tcp", "127.0.0.1:0");
+    ASSERT_FALSE(err);
+    auto [c, derr] = net::Dial("tcp", ln.Addr()->String());
+    ASSERT_FALSE(derr);
+    auto [s, aerr] = ln.Accept();
+    ASSERT_FALSE(aerr);
+    constexpr int kReaders = 8, kEach = 50;
+    std::atomic<int> bytes{0}, closed{0};
+    for (int i = 0; i < kReaders; i++) {
+      gort::go([&, s]() mutable {
+        char b;
+        for (;;) {
+          auto [n, rerr] = s.Read(&b, 1);
+          if (rerr) {
+            EXPECT_TRUE(gort::errors::Is(rerr, net::ErrClosed)) << rerr.Error();
+            closed.fetch_add(1);
+            return;
+          }
+          bytes.fetch_add(int(n));
+        }
+      });
+    }
+    for (int i = 0; i < kReaders * kEach; i++) c.Write("x");
+    waitFor([&] { return bytes.load() == kReaders * kEach; });
+    s.Close();
+    waitFor([&] { return closed.load() == kReaders; });
+    c.Close();
+    ln.Close();
+  });
+}
+
 TEST_P(NetTest, PeerResetIsReported) {
   gort::Run([] {
     auto [ln, err] = net::Listen("tcp", "127.0.0.1:0");

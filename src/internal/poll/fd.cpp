@@ -17,6 +17,7 @@
 #include "gort/syscall.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
+#include "runtime/sema.hpp"
 #include "runtime/stubs.hpp"
 
 namespace gort::poll {
@@ -32,8 +33,6 @@ struct deadlineExceeded final : error::Interface {
 // Linux returns EINVAL for reads and writes of 1 GiB or more on some
 // descriptors; Go caps each call there too.
 constexpr size_t kMaxRW = 1 << 30;
-
-internal::g* self() { return internal::getg(); }
 
 // The system calls of reads and writes. Normal builds make them raw, as
 // Go's syscall package does: libc's read and write are cancellation points
@@ -91,10 +90,6 @@ const error& ErrDeadlineExceeded = poll::ErrDeadlineExceeded;
 
 namespace gort::poll {
 
-FD::~FD() {
-  if (!closed_) Close();
-}
-
 error FD::Init(bool pollable) {
   if (!pollable) return {};
   int err = 0;
@@ -109,23 +104,43 @@ error FD::Init(bool pollable) {
 }
 
 // ---- references and the per-direction locks (fd_mutex.go) ----
+//
+// One atomic word, as Go's fdMutex: the closed bit, a lock bit per
+// direction, the reference count and a count of waiters per direction. An
+// uncontended operation costs one compare-and-swap to start and one to end;
+// a waiter sleeps on its direction's semaphore, released by the unlocker
+// (one waiter) or by Close (all of them, which then see the closed bit).
+
+namespace {
+constexpr uint64_t kClosed = 1, kLockBit[2] = {1 << 1, 1 << 2};
+constexpr uint64_t kRef = 1 << 3, kRefMask = ((uint64_t(1) << 20) - 1) << 3;
+constexpr uint64_t kWait[2] = {uint64_t(1) << 23, uint64_t(1) << 43};
+constexpr uint64_t kWaitMask[2] = {((uint64_t(1) << 20) - 1) << 23, ((uint64_t(1) << 20) - 1) << 43};
+}  // namespace
+
+FD::~FD() {
+  if ((state_.load(std::memory_order_acquire) & kClosed) == 0) Close();
+}
 
 bool FD::Incref() {
-  internal::lockGuard guard(&mu_);
-  if (closed_) return false;
-  refs_++;
+  uint64_t old = state_.load(std::memory_order_relaxed);
+  do {
+    if (old & kClosed) return false;
+    if (((old + kRef) & kRefMask) == 0) internal::throw_("too many concurrent operations on a single file or socket");
+  } while (!state_.compare_exchange_weak(old, old + kRef, std::memory_order_acq_rel));
   return true;
 }
 
 void FD::Decref() {
-  internal::lock(&mu_);
-  dropRef();
+  uint64_t old = state_.load(std::memory_order_relaxed);
+  do {
+    if ((old & kRefMask) == 0) internal::throw_("inconsistent poll.fdMutex");
+  } while (!state_.compare_exchange_weak(old, old - kRef, std::memory_order_acq_rel));
+  if (((old - kRef) & (kClosed | kRefMask)) == kClosed) destroy();
 }
 
-void FD::dropRef() {
-  bool last = --refs_ == 0 && closed_;
-  internal::unlock(&mu_);
-  if (!last) return;
+// The last reference of a closed FD is gone: nobody can use the number now.
+void FD::destroy() {
   if (pd_) internal::pollClose(pd_);
   pd_ = nullptr;
   ::close(sysfd_);
@@ -133,50 +148,46 @@ void FD::dropRef() {
 }
 
 bool FD::rwlock(Dir d) {
-  internal::lock(&mu_);
-  if (closed_) {
-    internal::unlock(&mu_);
-    return false;
-  }
-  refs_++;
-  while (locked_[d]) {
-    // Another goroutine reads (writes): queue behind it. Close wakes us.
-    waiting_[d].push(self());
-    internal::goparkunlock(&mu_, internal::waitReason::semacquire);
-    internal::lock(&mu_);
-    if (closed_) {
-      dropRef();
-      return false;
+  for (;;) {
+    uint64_t old = state_.load(std::memory_order_relaxed);
+    if (old & kClosed) return false;
+    bool free = (old & kLockBit[d]) == 0;
+    uint64_t next = free ? (old | kLockBit[d]) + kRef : old + kWait[d];
+    if ((next & (free ? kRefMask : kWaitMask[d])) == 0) {
+      internal::throw_("too many concurrent operations on a single file or socket");
     }
+    if (!state_.compare_exchange_weak(old, next, std::memory_order_acq_rel)) continue;
+    if (free) return true;
+    // Another goroutine reads (writes): sleep until it unlocks (it takes
+    // our wait count off) or Close wakes us, then try again.
+    internal::semacquire(&sema_[d]);
   }
-  locked_[d] = true;
-  internal::unlock(&mu_);
-  return true;
 }
 
 void FD::rwunlock(Dir d) {
-  internal::lock(&mu_);
-  locked_[d] = false;
-  internal::g* next = waiting_[d].pop();
-  if (next) internal::goready(next);
-  dropRef();
+  uint64_t old = state_.load(std::memory_order_relaxed), next;
+  do {
+    if ((old & kLockBit[d]) == 0 || (old & kRefMask) == 0) internal::throw_("inconsistent poll.fdMutex");
+    next = (old & ~kLockBit[d]) - kRef;
+    if (old & kWaitMask[d]) next -= kWait[d];
+  } while (!state_.compare_exchange_weak(old, next, std::memory_order_acq_rel));
+  if (old & kWaitMask[d]) internal::semrelease(&sema_[d]);
+  if ((next & (kClosed | kRefMask)) == kClosed) destroy();
 }
 
 error FD::Close() {
-  internal::lock(&mu_);
-  if (closed_) {
-    internal::unlock(&mu_);
-    return closingErr();
-  }
-  closed_ = true;
-  refs_++;
-  // Wake everyone: lock waiters here, goroutines parked in I/O through the
-  // poller (they fail with the closing error).
-  for (auto& q : waiting_) {
-    while (internal::g* gp = q.pop()) internal::goready(gp);
+  uint64_t old = state_.load(std::memory_order_relaxed), next;
+  do {
+    if (old & kClosed) return closingErr();
+    next = ((old | kClosed) + kRef) & ~(kWaitMask[kRead] | kWaitMask[kWrite]);
+  } while (!state_.compare_exchange_weak(old, next, std::memory_order_acq_rel));
+  // Wake everyone: lock waiters (they see the closed bit), goroutines
+  // parked in I/O through the poller (they fail with the closing error).
+  for (Dir d : {kRead, kWrite}) {
+    for (uint64_t w = (old & kWaitMask[d]) / kWait[d]; w > 0; w--) internal::semrelease(&sema_[d]);
   }
   if (pd_) internal::pollUnblock(pd_);
-  dropRef();
+  Decref();
   return {};
 }
 

@@ -17,11 +17,11 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 
 #include "gort/errors.hpp"
-#include "runtime/lock_futex.hpp"
 #include "runtime/netpoll.hpp"
 
 namespace gort::poll {
@@ -80,7 +80,7 @@ class FD {
   };
   bool rwlock(Dir d);
   void rwunlock(Dir d);
-  void dropRef();  // mu held; unlocks it; closes the descriptor if last
+  void destroy();
   error closingErr() const { return isFile_ ? ErrFileClosing : ErrNetClosing; }
   error convertErr(int pollErr) const;
   template <class F>
@@ -96,11 +96,8 @@ class FD {
   // data that came after it has set that readiness again.
   bool drained_ = false;
   internal::pollDesc* pd_ = nullptr;
-  internal::mutex mu_;      // guards the fields below
-  int32_t refs_ = 0;
-  bool closed_ = false;
-  bool locked_[2] = {false, false};
-  internal::gList waiting_[2];  // goroutines waiting for the read / write lock
+  std::atomic<uint64_t> state_{0};        // see "references and locks" in fd.cpp
+  std::atomic<uint32_t> sema_[2] = {0, 0};  // read / write lock waiters sleep here
 };
 
 }  // namespace gort::poll
