@@ -12,7 +12,9 @@
 // FD closed, wakes everything blocked on it (they fail with
 // ErrNetClosing / ErrFileClosing), and the descriptor itself is closed when
 // the last reference goes, so a concurrent operation never sees its number
-// reused. Unlike Go, Close does not wait for that moment.
+// reused. Unlike Go, Close does not wait for that moment. As in Go, the
+// references, the two direction locks and their waiter counts share one
+// atomic word (fd.cpp).
 #pragma once
 
 #include <sys/socket.h>
