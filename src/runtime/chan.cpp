@@ -202,6 +202,7 @@ bool chanBlock(hchan* c, waitq* q, void* ep, waitReason reason) {
 
 // chansend (chan.go): block == false is select's non-blocking send.
 bool chansend(hchan* c, void* ep, bool block) {
+  RuntimeEntry entry;
   if (!c) {
     if (!block) return false;
     blockNil(waitReason::chanSendNilChan);
@@ -240,6 +241,7 @@ bool chansend(hchan* c, void* ep, bool block) {
 // chanrecv (chan.go): returns whether a receive happened (always, if block)
 // and in *ok whether it carried a value. On return ep holds an element.
 bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
+  RuntimeEntry entry;
   if (!c) {
     if (!block) return false;
     blockNil(waitReason::chanReceiveNilChan);
@@ -404,6 +406,7 @@ bool chanrecv1(hchan* c, void* elem) {
 bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false, ok); }
 
 void closechan(hchan* c) {
+  RuntimeEntry entry;
   if (!c) chanPanic("close of nil channel");
   lock(&c->lock);
   if (c->closed.load(std::memory_order_relaxed)) {

@@ -22,8 +22,22 @@ inline void procyield(int n) {
   for (int i = 0; i < n; i++) __builtin_ia32_pause();
 }
 
+#if defined(NDEBUG) && !defined(GORT_ASAN) && !defined(GORT_TSAN)
+constexpr bool kCheckEntries = false;
+#else
+constexpr bool kCheckEntries = true;
+#endif
+
 void incLocks() {
-  if (g* gp = getg()) gp->mp->locks++;
+  g* gp = getg();
+  if (!gp) return;
+  m* mp = gp->mp;
+  // A goroutine takes runtime locks only inside a RuntimeEntry (proc.cpp):
+  // the entry that would find its P handed off must not hold one.
+  if (kCheckEntries && gp != mp->g0 && mp->inRuntime.load(std::memory_order_relaxed) == 0) {
+    throw_("runtime: lock taken outside a runtime entry");
+  }
+  mp->locks++;
 }
 void decLocks() {
   if (g* gp = getg()) gp->mp->locks--;
@@ -93,6 +107,16 @@ void unlock(mutex* l) {
 // `go` statement that wakes a P.
 constexpr uint32_t kNoteClear = 0, kNoteWoken = 1, kNoteSleeping = 2;
 constexpr int64_t kNoteSpinNs = 20 * 1000;
+
+void lockEntered(mutex* l) {
+  enterRuntime();
+  lock(l);
+}
+
+void unlockEntered(mutex* l) {
+  unlock(l);
+  leaveRuntime();
+}
 
 void noteclear(note* n) { n->key.store(kNoteClear, std::memory_order_relaxed); }
 

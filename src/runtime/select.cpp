@@ -190,6 +190,7 @@ int parkOnAll(selectState& s, int nsends, bool* caseSuccess) {
 }  // namespace
 
 int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, bool* recvOK) {
+  RuntimeEntry entry;
   int ncases = nsends + nrecvs;
   uint16_t* pollorder = order;
   uint16_t* lockorder = order + ncases;
@@ -256,6 +257,7 @@ int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, 
 }
 
 void block() {
+  RuntimeEntry entry;
   gopark(nullptr, nullptr, waitReason::selectNoCases);
   throw_("unreachable");
 }

@@ -47,6 +47,41 @@ void goparkunlock(mutex* l, waitReason reason);
 // Make gp runnable; it runs next on the current P.
 void goready(g* gp);
 
+// RuntimeEntry brackets runtime code that a goroutine runs and that may use
+// its P or take a runtime lock (proc.cpp, "Runtime entries"): sysmon hands
+// off the P of an M blocked in the kernel only while no entry is open, and
+// the outermost entry takes a P back if that happened. Nesting is cheap.
+// A G that parks inside an entry resumes inside it, possibly on another M.
+void lostP(m* mp);  // proc.cpp: the outermost entry found retake set
+inline void enterRuntime() {
+  g* gp = getg();
+  if (!gp) return;  // a thread outside the scheduler
+  m* mp = gp->mp;
+  uint32_t depth = mp->inRuntime.load(std::memory_order_relaxed);
+  mp->inRuntime.store(depth + 1, std::memory_order_relaxed);
+  if (depth != 0) return;
+  // Store inRuntime, then load retake: sysmon's membarrier orders the pair
+  // against its own store and load (an asymmetric Dekker), so this path
+  // needs no fence, only the compiler's promise to keep the order.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (mp->retake.load(std::memory_order_acquire) != 0) lostP(mp);
+}
+inline void leaveRuntime() {
+  g* gp = getg();
+  if (!gp) return;
+  m* mp = gp->mp;
+  // Release: the P's updates made inside the entry stay inside it.
+  mp->inRuntime.store(mp->inRuntime.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+}
+struct RuntimeEntry {
+  RuntimeEntry() { enterRuntime(); }
+  ~RuntimeEntry() { leaveRuntime(); }
+  RuntimeEntry(const RuntimeEntry&) = delete;
+  RuntimeEntry& operator=(const RuntimeEntry&) = delete;
+};
+// Handed-off Ps of Ms blocked outside syscall::Blocking (tests watch it).
+extern std::atomic<uint64_t> strayHandoffs;
+
 // Run fn(arg) on the current M's g0 stack (no-op switch if already there).
 void systemstack(void (*fn)(void*), void* arg);
 
@@ -96,6 +131,7 @@ struct DebugVars {
   int32_t madvdontneed = 0;
   int32_t schedrandom = 0;  // gort: randomise run-queue choices (default on under sanitizers)
   int32_t migrateonpark = 0;  // gort: hand every woken G to another M where possible
+  int32_t strayhandoff = 1;   // gort: sysmon hands off the P of an M blocked outside syscall::Blocking
 };
 extern DebugVars debug;
 void parsedebugvars();

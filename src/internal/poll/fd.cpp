@@ -72,6 +72,7 @@ error FD::Init(bool pollable) {
 // ---- references and the per-direction locks (fd_mutex.go) ----
 
 bool FD::Incref() {
+  internal::RuntimeEntry entry;
   internal::lockGuard guard(&mu_);
   if (closed_) return false;
   refs_++;
@@ -79,6 +80,7 @@ bool FD::Incref() {
 }
 
 void FD::Decref() {
+  internal::RuntimeEntry entry;
   internal::lock(&mu_);
   dropRef();
 }
@@ -94,6 +96,7 @@ void FD::dropRef() {
 }
 
 bool FD::rwlock(Dir d) {
+  internal::RuntimeEntry entry;
   internal::lock(&mu_);
   if (closed_) {
     internal::unlock(&mu_);
@@ -116,6 +119,7 @@ bool FD::rwlock(Dir d) {
 }
 
 void FD::rwunlock(Dir d) {
+  internal::RuntimeEntry entry;
   internal::lock(&mu_);
   locked_[d] = false;
   internal::g* next = waiting_[d].pop();
@@ -124,6 +128,7 @@ void FD::rwunlock(Dir d) {
 }
 
 error FD::Close() {
+  internal::RuntimeEntry entry;
   internal::lock(&mu_);
   if (closed_) {
     internal::unlock(&mu_);
