@@ -22,22 +22,13 @@ inline void procyield(int n) {
   for (int i = 0; i < n; i++) __builtin_ia32_pause();
 }
 
-#if defined(NDEBUG) && !defined(GORT_ASAN) && !defined(GORT_TSAN)
-constexpr bool kCheckEntries = false;
-#else
-constexpr bool kCheckEntries = true;
-#endif
-
 void incLocks() {
   g* gp = getg();
   if (!gp) return;
-  m* mp = gp->mp;
   // A goroutine takes runtime locks only inside a RuntimeEntry (proc.cpp):
   // the entry that would find its P handed off must not hold one.
-  if (kCheckEntries && gp != mp->g0 && mp->inRuntime.load(std::memory_order_relaxed) == 0) {
-    throw_("runtime: lock taken outside a runtime entry");
-  }
-  mp->locks++;
+  assertInRuntime();
+  gp->mp->locks++;
 }
 void decLocks() {
   if (g* gp = getg()) gp->mp->locks--;
@@ -115,7 +106,7 @@ void lockEntered(mutex* l) {
 
 void unlockEntered(mutex* l) {
   unlock(l);
-  leaveRuntime();
+  leaveRuntime(getg());
 }
 
 void noteclear(note* n) { n->key.store(kNoteClear, std::memory_order_relaxed); }

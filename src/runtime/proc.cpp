@@ -200,9 +200,7 @@ p* currentP() {
   g* gp = getg();
   if (!gp) return nullptr;
   // Outside a RuntimeEntry sysmon may hand the P to another M at any moment.
-  if (kCheckTransitions && gp->mp->inRuntime.load(std::memory_order_relaxed) == 0) {
-    throw_("runtime: P used outside a runtime entry");
-  }
+  assertInRuntime();
   return gp->mp->pp;
 }
 
@@ -654,9 +652,9 @@ g* goexit0(g* gp, m* mp);
 // Switches the current G to g0 and runs fn(gp, mp) there. Returns when the G
 // is resumed (possibly on another M).
 void mcall(g* (*fn)(g*, m*)) {
-  // Callers are inside an entry already (they set up M state first); this
-  // one only guarantees that g0 never runs at depth 0.
-  RuntimeEntry entry;
+  // Callers are inside an entry (they set up M state for fn first), so g0
+  // never runs at depth 0.
+  assertInRuntime();
   g* gp = getg();
   m* mp = gp->mp;
   if (gp == mp->g0) throw_("mcall called on g0");
@@ -769,7 +767,7 @@ extern "C" [[noreturn]] void gort_goroutine_main(g* gp) {
 }
 
 void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
-  RuntimeEntry entry;
+  assertInRuntime();
   g* gp = getg();
   m* mp = gp->mp;
   if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
@@ -802,7 +800,7 @@ void gopreempt() {
 }
 
 void goready(g* gp) {
-  RuntimeEntry entry;
+  assertInRuntime();
   san::release(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   p* pp = currentP();
@@ -1439,6 +1437,10 @@ void migrateP(m* mp) {
 
 std::atomic<uint64_t> strayHandoffs{0};
 
+void assertInRuntimeSlow(g* gp) {
+  if (gp != gp->mp->g0) throw_("runtime: P or runtime lock used outside a runtime entry");
+}
+
 void lostP(m* mp) {
   uint32_t state = 1;
   if (mp->retake.compare_exchange_strong(state, 0, std::memory_order_acq_rel) || state != 2) return;
@@ -1810,7 +1812,7 @@ void startTheWorld() {
 // ---- sudog cache -------------------------------------------------------------------
 
 sudog* acquireSudog() {
-  RuntimeEntry entry;
+  assertInRuntime();
   m* mp = getm();
   mp->locks++;  // no P change while we use its cache
   p* pp = mp->pp;
@@ -1839,7 +1841,7 @@ void releaseSudog(sudog* s) {
   s->ticket = 0;
   s->parent = nullptr;
   s->waittail = nullptr;
-  RuntimeEntry entry;
+  assertInRuntime();
   m* mp = getm();
   mp->locks++;
   p* pp = mp->pp;
