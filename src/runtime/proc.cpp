@@ -844,8 +844,10 @@ void minit(m* mp) {
   mp->ehGlobals = reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals());
   // sysmon reads this thread's scheduling state here (stray blocking calls).
   // Opened once, now: sysmon never opens descriptors, which the program may
-  // have exhausted. An M without one is never handed off.
-  mp->statFd.store(open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC), std::memory_order_release);
+  // have exhausted. An M without one is never handed off. Raw system calls:
+  // TSan's descriptor tracking would see sysmon's reads race with the open.
+  int fd = int(::syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/stat", O_RDONLY | O_CLOEXEC));
+  mp->statFd.store(fd, std::memory_order_release);
   minitSignals(mp);
 }
 
@@ -1026,7 +1028,7 @@ void resetspinning() {
     for (;;) pause();
   }
   minitSignalsExit(mp);
-  if (int fd = mp->statFd.exchange(-1, std::memory_order_acq_rel); fd >= 0) close(fd);
+  if (int fd = mp->statFd.exchange(-1, std::memory_order_acq_rel); fd >= 0) ::syscall(SYS_close, fd);
   pthread_exit(nullptr);
 }
 
@@ -1471,7 +1473,7 @@ bool threadBlocked(m* mp) {
   int fd = mp->statFd.load(std::memory_order_acquire);
   if (fd < 0) return false;
   char buf[128];
-  ssize_t n = pread(fd, buf, sizeof(buf), 0);
+  ssize_t n = ::syscall(SYS_pread64, fd, buf, sizeof(buf), 0);
   if (n <= 0) return false;
   // "tid (comm) S ...": comm may hold ')' but nothing after it does.
   const char* close = static_cast<const char*>(memrchr(buf, ')', size_t(n)));

@@ -71,6 +71,20 @@ TEST(StrayBlocking, RawSleepDoesNotStall) {
   });
 }
 
+// The same from a goroutine wired to its thread: it takes a P back through
+// its own M (the locked-M hand-over), not through any M.
+TEST(StrayBlocking, LockedGoroutineSleepDoesNotStall) {
+  expectNoStall([] {
+    gort::runtime::LockOSThread();
+    pthread_t self = pthread_self();
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    while (std::chrono::steady_clock::now() < end) usleep(10 * 1000);
+    gort::runtime::Gosched();  // re-enters the runtime: needs a P again
+    EXPECT_TRUE(pthread_equal(self, pthread_self()));
+    gort::runtime::UnlockOSThread();
+  });
+}
+
 TEST(StrayBlocking, BlockingPipeReadDoesNotStall) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
