@@ -1404,7 +1404,11 @@ void migrateP(m* mp) {
 // (gort_goroutine_main stores 0 before calling the user function). A G that
 // parks inside an entry resumes inside it, possibly on another M: mcall saves
 // the depth on the G's stack and restores it on the M that resumes it.
-// Checked builds throw when the P is read outside an entry (currentP).
+// lockGuard opens an entry too, so library code that holds a runtime mutex
+// (context, signal) never reaches an outermost entry with a lock held. The
+// primitives called only from inside entries (currentP, gopark, goready,
+// mcall, the sudog cache, lock) open none: checked builds (debug, ASan,
+// TSan) throw if a goroutine reaches them outside one.
 //
 // Hand-over: an asymmetric Dekker between the M and sysmon, with
 // membarrier(2) standing in for the M's fence so that entering the runtime
