@@ -147,7 +147,7 @@ class StrayStress : public gorttest::ProcsTest {};
 // every message arrives, no goroutine is left behind. resize: another
 // goroutine keeps changing GOMAXPROCS (stop-the-world) meanwhile.
 void stress(bool resize) {
-  constexpr int kWorkers = 8, kRounds = 40;
+  constexpr int kWorkers = 8, kRounds = 150;
   gort::Run([resize] {
     auto results = gort::make_chan<int>(kWorkers);
     std::atomic<bool> stop{false};
