@@ -38,7 +38,9 @@ int ErrnoOf(const error& err);
 // every system call. fn must not use the runtime (no goroutines, channels,
 // sync primitives or timers): it runs outside the scheduler. Read errno
 // inside fn: afterwards the goroutine may run on another thread. Off a
-// goroutine, fn just runs.
+// goroutine, fn just runs. An unwrapped blocking call does not stall the
+// others for long either (sysmon hands its P off once it sees the thread
+// asleep in the kernel), but Blocking hands it off at once and cheaply.
 template <class F>
 decltype(auto) Blocking(F&& fn) {
   if (!internal::onGoroutine()) return std::forward<F>(fn)();

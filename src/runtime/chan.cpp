@@ -183,7 +183,11 @@ bool chanBlock(hchan* c, waitq* q, void* ep, waitReason reason) {
 }
 
 // chansend (chan.go): block == false is select's non-blocking send.
-bool chansend(hchan* c, void* ep, bool block) {
+// Always inlined (as chanrecv) into its blocking and non-blocking entry
+// points: with the RuntimeEntry it grew past the compiler's inlining limit,
+// and the extra call showed in the buffered-channel benchmark.
+[[gnu::always_inline]] inline bool chansend(hchan* c, void* ep, bool block) {
+  RuntimeEntry entry;
   if (!c) {
     if (!block) return false;
     blockNil(waitReason::chanSendNilChan);
@@ -221,7 +225,8 @@ bool chansend(hchan* c, void* ep, bool block) {
 
 // chanrecv (chan.go): returns whether a receive happened (always, if block)
 // and in *ok whether it carried a value. On return ep holds an element.
-bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
+[[gnu::always_inline]] inline bool chanrecv(hchan* c, void* ep, bool block, bool* ok) {
+  RuntimeEntry entry;
   if (!c) {
     if (!block) return false;
     blockNil(waitReason::chanReceiveNilChan);
@@ -367,6 +372,7 @@ bool chanrecv1(hchan* c, void* elem) {
 bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false, ok); }
 
 void closechan(hchan* c) {
+  RuntimeEntry entry;
   if (!c) chanPanic("close of nil channel");
   chanLock(c);
   if (c->closed.load(std::memory_order_relaxed)) {

@@ -30,7 +30,12 @@ inline void procyield(int n) {
 }
 
 void incLocks() {
-  if (g* gp = getg()) gp->mp->locks++;
+  g* gp = getg();
+  if (!gp) return;
+  // A goroutine takes runtime locks only inside a RuntimeEntry (proc.cpp):
+  // the entry that would find its P handed off must not hold one.
+  assertInRuntime();
+  gp->mp->locks++;
 }
 void decLocks() {
   if (g* gp = getg()) gp->mp->locks--;
@@ -97,6 +102,16 @@ void unlock(mutex* l) {
 // `go` statement that wakes a P.
 constexpr uint32_t kNoteClear = 0, kNoteWoken = 1, kNoteSleeping = 2;
 constexpr int64_t kNoteSpinNs = 20 * 1000;
+
+void lockEntered(mutex* l) {
+  enterRuntime();
+  lock(l);
+}
+
+void unlockEntered(mutex* l) {
+  unlock(l);
+  leaveRuntime(getg());
+}
 
 void noteclear(note* n) { n->key.store(kNoteClear, std::memory_order_relaxed); }
 

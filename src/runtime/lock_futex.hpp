@@ -42,12 +42,18 @@ inline void unlockUncounted(mutex* l) {
 // take locks against their order without deadlock).
 bool trylock(mutex* l);
 
+// lock/unlock inside a RuntimeEntry (stubs.hpp): lockGuard's, so that the
+// library code that guards its own state with a runtime mutex (context,
+// signal) holds no lock at the entry that may find its P handed off.
+void lockEntered(mutex* l);
+void unlockEntered(mutex* l);
+
 // RAII guard for the common case; runtime code still says lock/unlock where
 // the critical section is not a scope.
 class lockGuard {
  public:
-  explicit lockGuard(mutex* l) : l_(l) { lock(l_); }
-  ~lockGuard() { unlock(l_); }
+  explicit lockGuard(mutex* l) : l_(l) { lockEntered(l_); }
+  ~lockGuard() { unlockEntered(l_); }
   lockGuard(const lockGuard&) = delete;
   lockGuard& operator=(const lockGuard&) = delete;
 

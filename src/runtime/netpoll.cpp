@@ -203,6 +203,7 @@ void netpollready(gList* list, pollDesc* pd, int mode) {
 void netpollSetEventErr(pollDesc* pd) { pd->info.fetch_or(kEventErr, std::memory_order_acq_rel); }
 
 pollDesc* pollOpen(int fd, int* errnoOut) {
+  RuntimeEntry entry;
   netpollGenericInit();
   pollDesc* pd = pollcacheAlloc();
   {
@@ -229,6 +230,7 @@ pollDesc* pollOpen(int fd, int* errnoOut) {
 }
 
 void pollClose(pollDesc* pd) {
+  RuntimeEntry entry;
   if (!pd->closing) throw_("runtime: close polldesc w/o unblock");
   uintptr_t r = pd->rg.load(std::memory_order_acquire), w = pd->wg.load(std::memory_order_acquire);
   if ((r != pdNil && r != pdReady) || (w != pdNil && w != pdReady)) throw_("runtime: blocked write on closing polldesc");
@@ -237,6 +239,7 @@ void pollClose(pollDesc* pd) {
 }
 
 int pollReset(pollDesc* pd, int mode) {
+  RuntimeEntry entry;
   int err = checkerr(pd, mode);
   if (err != pollNoError) return err;
   modeWord(pd, mode)->store(pdNil, std::memory_order_release);
@@ -244,6 +247,7 @@ int pollReset(pollDesc* pd, int mode) {
 }
 
 int pollWait(pollDesc* pd, int mode) {
+  RuntimeEntry entry;
   int err = checkerr(pd, mode);
   if (err != pollNoError) return err;
   while (!netpollblock(pd, mode)) {
@@ -255,6 +259,7 @@ int pollWait(pollDesc* pd, int mode) {
 }
 
 void pollSetDeadline(pollDesc* pd, int64_t d, int mode) {
+  RuntimeEntry entry;
   g* rg = nullptr;
   g* wg = nullptr;
   {
@@ -290,6 +295,7 @@ void pollSetDeadline(pollDesc* pd, int64_t d, int mode) {
 }
 
 void pollUnblock(pollDesc* pd) {
+  RuntimeEntry entry;
   g* rg;
   g* wg;
   {

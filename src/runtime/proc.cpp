@@ -41,7 +41,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sched.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -203,7 +206,10 @@ bool randomizeScheduler() { return debug.schedrandom != 0; }
 
 p* currentP() {
   g* gp = getg();
-  return gp ? gp->mp->pp : nullptr;
+  if (!gp) return nullptr;
+  // Outside a RuntimeEntry sysmon may hand the P to another M at any moment.
+  assertInRuntime();
+  return gp->mp->pp;
 }
 
 void acquirep(p* pp) {
@@ -569,6 +575,7 @@ void readyWithoutP(g* gp) {
 
 NewProc newprocStart(size_t size, size_t align) {
   if (!runtimeStarted()) schedinit();
+  RuntimeEntry entry;
   p* pp = currentP();
   g* gp = gfget(pp);
   if (!gp) {
@@ -596,6 +603,7 @@ void freeClosure(g* gp) {
 }  // namespace
 
 void newprocAbort(g* gp) {
+  RuntimeEntry entry;
   freeClosure(gp);
   gfput(currentP(), gp);
 }
@@ -604,6 +612,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   // gort::go is inlined into its caller, so our own return address is the
   // `go` statement's pc.
   void* callerpc = __builtin_return_address(0);
+  RuntimeEntry runtimeEntry;
   g* parent = getg();
   p* pp = currentP();
   gp->entry = entry;
@@ -703,11 +712,14 @@ void finishHandoff(m* mp, g* prev) {
   if (unlockf && !unlockf(prev, lockp)) throw_("goparkHandoff: unlock function refused the park");
 }
 
-// The first thing a G does when it resumes after a switch.
-void resumed(g* gp, void* fake) {
+// The first thing a G does when it resumes after a switch. It resumes at
+// its own runtime-entry depth (0 when it starts), whatever the depth of the
+// code that switched to it: finishing a hand-off runs at the switcher's.
+void resumed(g* gp, void* fake, uint32_t depth) {
   san::finishSwitch(fake);
   if (g* prev = gp->mp->handoffFrom) finishHandoff(gp->mp, prev);
   san::acquire(gp);  // whoever made us runnable happens before we continue
+  gp->mp->inRuntime.store(depth, std::memory_order_release);
 }
 
 // The G schedule() would run next if the current G parked now, taken from
@@ -727,6 +739,7 @@ g* handoffTarget(m* mp) {
 // execute(next, inheritTime = true) without the trip through g0: gp is
 // saved here and resumes, later, wherever this returns.
 void switchParked(g* gp, m* mp, g* next) {
+  uint32_t depth = mp->inRuntime.load(std::memory_order_relaxed);
   prepareFirstRun(mp, next);
   mp->handoffFrom = gp;
   mp->curg = next;
@@ -742,17 +755,22 @@ void switchParked(g* gp, m* mp, g* next) {
   void* fake = nullptr;
   san::startSwitch(&fake, reinterpret_cast<void*>(next->stk.lo), next->stk.hi - next->stk.lo);
   gort_swapcontext(&gp->sched, &next->sched);
-  resumed(gp, fake);
+  resumed(gp, fake, depth);
 }
 }  // namespace
 
 // Switches the current G to g0 and runs fn(gp, mp) there. Returns when the G
 // is resumed (possibly on another M).
 void mcall(g* (*fn)(g*, m*)) {
+  // Callers are inside an entry (they set up M state for fn first), so g0
+  // never runs at depth 0.
+  assertInRuntime();
   g* gp = getg();
   m* mp = gp->mp;
   if (gp == mp->g0) throw_("mcall called on g0");
   if (mp->locks) throw_("mcall with runtime locks held");
+  // The G resumes at its own depth, whatever the M that resumes it was at.
+  uint32_t depth = mp->inRuntime.load(std::memory_order_relaxed);
   mp->mcallfn = fn;
   san::switchToFiber(mp->tsanFiber);
   void* fake = nullptr;
@@ -763,7 +781,7 @@ void mcall(g* (*fn)(g*, m*)) {
   gp->eh = *eh;
   *eh = EhGlobals{};
   gort_swapcontext(&gp->sched, &mp->g0->sched);
-  resumed(gp, fake);
+  resumed(gp, fake, depth);
 }
 
 void systemstack(void (*fn)(void*), void* arg) {
@@ -842,19 +860,23 @@ g* goexit0(g* gp, m* mp) {
 
 // The entry of every goroutine, on its own stack (from gort_gostart).
 extern "C" [[noreturn]] void gort_goroutine_main(g* gp) {
-  resumed(gp, nullptr);
+  // The goroutine's own code runs outside the runtime (depth 0): from here
+  // sysmon may hand off the P if the code blocks in the kernel.
+  resumed(gp, nullptr, 0);
   // No catch-all: an escaping exception finds no handler and terminates at
   // the throw point with its frames intact (panic.cpp prints them).
   try {
     gp->entry(gp->closure);
   } catch (const GoexitUnwind&) {
   }
+  enterRuntime();  // never left: goexit0 does not return to this G
   freeClosure(gp);
   mcall(goexit0);
   throw_("goexit0 returned");
 }
 
 void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
+  assertInRuntime();
   g* gp = getg();
   m* mp = gp->mp;
   if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
@@ -865,6 +887,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
 }
 
 void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
+  assertInRuntime();
   g* gp = getg();
   m* mp = gp->mp;
   g* next = handoffTarget(mp);
@@ -897,9 +920,13 @@ void goparkunlock(mutex* l, waitReason reason) {
   gopark(parkunlock_c, l, reason);
 }
 
-void gopreempt() { mcall(gopreempt_m); }
+void gopreempt() {
+  RuntimeEntry entry;
+  mcall(gopreempt_m);
+}
 
 void goready(g* gp) {
+  assertInRuntime();
   san::release(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   p* pp = currentP();
@@ -941,6 +968,12 @@ void minit(m* mp) {
   mp->tsanFiber = san::currentFiber();
   // libstdc++'s per-thread exception globals never move: look them up once.
   mp->ehGlobals = reinterpret_cast<EhGlobals*>(__cxxabiv1::__cxa_get_globals());
+  // sysmon reads this thread's scheduling state here (stray blocking calls).
+  // Opened once, now: sysmon never opens descriptors, which the program may
+  // have exhausted. An M without one is never handed off. Raw system calls:
+  // TSan's descriptor tracking would see sysmon's reads race with the open.
+  int fd = int(::syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/stat", O_RDONLY | O_CLOEXEC));
+  mp->statFd.store(fd, std::memory_order_release);
   minitSignals(mp);
 }
 
@@ -1121,6 +1154,7 @@ void resetspinning() {
     for (;;) pause();
   }
   minitSignalsExit(mp);
+  if (int fd = mp->statFd.exchange(-1, std::memory_order_acq_rel); fd >= 0) ::syscall(SYS_close, fd);
   pthread_exit(nullptr);
 }
 
@@ -1481,6 +1515,151 @@ void migrateP(m* mp) {
 
 }  // namespace
 
+// ---- stray blocking calls (issue 4, beyond Go) ----------------------------------------
+//
+// A goroutine that blocks its thread in the kernel without syscall::Blocking
+// (a raw sleep, read, or contended pthread mutex) would keep its P and stall
+// every goroutine queued on it. sysmon notices such an M and hands its P to
+// another M, as it does for a marked call; the goroutine re-acquires a P the
+// next time it enters the runtime.
+//
+// Runtime entries. m.inRuntime is > 0 while the M runs runtime code that may
+// use its P: g0 always, and every RuntimeEntry a goroutine opens (the `go`
+// statement, park/ready, channels, select, sema, timers, netpoll, syscalls,
+// preemption, GOMAXPROCS). It is 0 only while a goroutine's own code runs
+// (gort_goroutine_main stores 0 before calling the user function). A G that
+// parks inside an entry resumes inside it, possibly on another M: mcall saves
+// the depth on the G's stack and restores it on the M that resumes it.
+// lockGuard opens an entry too, so library code that holds a runtime mutex
+// (context, signal) never reaches an outermost entry with a lock held. The
+// primitives called only from inside entries (currentP, gopark, goready,
+// mcall, the sudog cache, lock) open none: checked builds (debug, ASan,
+// TSan) throw if a goroutine reaches them outside one.
+//
+// Hand-over: an asymmetric Dekker between the M and sysmon, with
+// membarrier(2) standing in for the M's fence so that entering the runtime
+// costs one store and one load:
+//   M, at the outermost entry: inRuntime = 1; (compiler fence); if retake != 0:
+//     lostP: CAS retake 1 -> 0 (keep the P) or, seeing 2, the P is gone.
+//   sysmon: CAS retake 0 -> 1 (provisional); membarrier (every running thread
+//     of the process executes a full barrier); if inRuntime != 0, or the P's
+//     schedtick, owner or the M's curg moved: CAS 1 -> 0 (undo); else CAS
+//     1 -> 2 (commit) and the P is sysmon's: it detaches it (pp->mp = null,
+//     _Prunning -> _Pidle) and hands it off as retake does for syscalls
+//     (handoffp, which stops it instead if a stop-the-world waits).
+// After the membarrier either sysmon sees the M's inRuntime store or the M's
+// next load sees retake != 0, so an M inside an entry never loses its P, and
+// one outside cannot enter without meeting the provisional state; the CAS
+// on retake decides who wins. While provisional the P stays _Prunning, so a
+// stop-the-world still waits for it. The M whose P was taken runs its user
+// code on without a P, like a syscall, and its next outermost entry (which
+// holds no runtime lock, by construction) goes through exitsyscall: an idle
+// P, or its G on the global queue and the M parked.
+//
+// Detection (sysmon, retakeStray): a _Prunning P whose schedtick has not
+// moved for 20 us, whose M runs a goroutine's own code with no retake
+// pending, and whose thread the kernel reports sleeping (S or D in
+// /proc/thread-self/stat, opened by each M at start and read by sysmon with
+// pread). A thread seen running (a CPU-bound goroutine) is not read again
+// for 1 ms, so sysmon stays cheap. The detection is only a heuristic for
+// "worth it": the protocol is sound whatever the thread does.
+//
+// Off when membarrier's private expedited command is unavailable, or with
+// GODEBUG=strayhandoff=0.
+
+std::atomic<uint64_t> strayHandoffs{0};
+
+void assertInRuntimeSlow(g* gp) {
+  if (gp != gp->mp->g0) throw_("runtime: P or runtime lock used outside a runtime entry");
+}
+
+void lostP(m* mp) {
+  uint32_t state = 1;
+  if (mp->retake.compare_exchange_strong(state, 0, std::memory_order_acq_rel) || state != 2) return;
+  g* gp = mp->curg;
+  if (!gp || gp == mp->g0 || mp->locks != 0) throw_("runtime: P handed off from runtime code");
+  // sysmon detached the P (and owns it): forget it and come back as from a
+  // system call.
+  mp->pp = nullptr;
+  mp->oldp = nullptr;
+  mp->retake.store(0, std::memory_order_relaxed);
+  casgstatus(gp, _Grunning, _Gsyscall);
+  exitsyscall();
+}
+
+namespace {
+
+bool strayHandoffOn = false;  // set once in schedinit
+
+void initStrayHandoff() {
+  if (!debug.strayhandoff) return;
+  long cmds = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return;
+  strayHandoffOn = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+// Whether mp's thread sleeps in the kernel (state S or D).
+bool threadBlocked(m* mp) {
+  int fd = mp->statFd.load(std::memory_order_acquire);
+  if (fd < 0) return false;
+  char buf[128];
+  ssize_t n = ::syscall(SYS_pread64, fd, buf, sizeof(buf), 0);
+  if (n <= 0) return false;
+  // "tid (comm) S ...": comm may hold ')' but nothing after it does.
+  const char* close = static_cast<const char*>(memrchr(buf, ')', size_t(n)));
+  if (!close || close + 2 >= buf + n) return false;
+  return close[2] == 'S' || close[2] == 'D';
+}
+
+// Sysmon only. Hands off pp if its M has been blocked in the kernel in a
+// goroutine's own code since sysmon's previous look (see above).
+bool retakeStray(p* pp, int64_t now) {
+  constexpr int64_t kBlockedFor = 20 * 1000;
+  constexpr int64_t kRunningRecheck = 1000 * 1000;
+  constexpr int64_t kIdleGrace = 10 * 1000 * 1000;
+  if (!strayHandoffOn) return false;
+  uint32_t tick = pp->schedtick;
+  if (tick != pp->sysmonSchedtick || now - pp->sysmonSchedwhen < kBlockedFor || now < pp->sysmonStatNext) {
+    return false;
+  }
+  m* mp = pp->mp;
+  if (!mp) return false;
+  g* gp = mp->curg;
+  if (!gp || gp == mp->g0 || mp->inRuntime.load(std::memory_order_relaxed) != 0 ||
+      mp->retake.load(std::memory_order_relaxed) != 0) {
+    return false;
+  }
+  if (!threadBlocked(mp)) {
+    pp->sysmonStatNext = now + kRunningRecheck;
+    return false;
+  }
+  // As for syscalls: nothing queued and someone else looking for work
+  // leaves the P with its M a while longer.
+  if (runqempty(pp) &&
+      sched.nmspinning.load(std::memory_order_relaxed) + sched.npidle.load(std::memory_order_relaxed) > 0 &&
+      pp->sysmonSchedwhen + kIdleGrace > now) {
+    return false;
+  }
+  uint32_t state = 0;
+  if (!mp->retake.compare_exchange_strong(state, 1, std::memory_order_seq_cst)) return false;
+  ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  bool moved = mp->inRuntime.load(std::memory_order_relaxed) != 0 || pp->schedtick != tick || pp->mp != mp ||
+               mp->curg != gp || pp->status.load(std::memory_order_relaxed) != _Prunning;
+  state = 1;
+  if (moved) {
+    mp->retake.compare_exchange_strong(state, 0, std::memory_order_seq_cst);
+    return false;
+  }
+  if (!mp->retake.compare_exchange_strong(state, 2, std::memory_order_seq_cst)) return false;
+  pp->mp = nullptr;
+  pp->status.store(_Pidle, std::memory_order_release);
+  strayHandoffs.fetch_add(1, std::memory_order_relaxed);
+  handoffp(pp);
+  return true;
+}
+
+}  // namespace
+
 namespace {
 
 // ---- system calls (issue 4) -----------------------------------------------------------
@@ -1537,7 +1716,8 @@ struct sysmonSyscall {
 std::vector<sysmonSyscall>* sysmonSeen = new std::vector<sysmonSyscall>();  // sysmon only
 
 // Hands off the Ps of Ms that have been in a system call for more than a
-// sysmon tick (20 us to 10 ms). Returns how many.
+// sysmon tick (20 us to 10 ms), and those of Ms blocked outside one
+// (retakeStray). Returns how many.
 uint32_t retake(int64_t now) {
   constexpr int64_t kIdleSyscallGrace = 10 * 1000 * 1000;
   uint32_t n = 0;
@@ -1546,7 +1726,9 @@ uint32_t retake(int64_t now) {
   if (sysmonSeen->size() < size_t(procs)) sysmonSeen->resize(size_t(procs));
   for (int32_t i = 0; i < procs; i++) {
     p* pp = ps[i];
-    if (pp->status.load(std::memory_order_acquire) != _Psyscall) continue;
+    uint32_t status = pp->status.load(std::memory_order_acquire);
+    if (status == _Prunning && retakeStray(pp, now)) n++;
+    if (status != _Psyscall) continue;
     sysmonSyscall& seen = (*sysmonSeen)[size_t(i)];
     uint32_t t = pp->syscalltick.load(std::memory_order_relaxed);
     if (seen.tick != t) {
@@ -1588,6 +1770,7 @@ void sysmonNetpoll(int64_t now) {
 }  // namespace
 
 void entersyscall() {
+  RuntimeEntry entry;
   g* gp = getg();
   m* mp = gp->mp;
   if (mp->locks) throw_("entersyscall with runtime locks held");
@@ -1609,6 +1792,7 @@ void entersyscall() {
 }
 
 void exitsyscall() {
+  RuntimeEntry entry;
   g* gp = getg();
   m* mp = gp->mp;
   p* oldp = mp->oldp;
@@ -1626,6 +1810,7 @@ void exitsyscall() {
 
 void stopTheWorld(const char* reason) {
   (void)reason;
+  RuntimeEntry entry;
   m* mp = getm();
   if (!mp || !mp->pp) throw_("stopTheWorld: not on a P");
   mp->locks++;  // no preemption of the stopper
@@ -1738,6 +1923,7 @@ p* procresize(int32_t nprocs) {
 }  // namespace
 
 void startTheWorld() {
+  RuntimeEntry entry;
   m* mp = getm();
   mp->locks++;
   lock(&sched.lock);
@@ -1758,6 +1944,7 @@ void startTheWorld() {
 // ---- sudog cache -------------------------------------------------------------------
 
 sudog* acquireSudog() {
+  assertInRuntime();
   m* mp = getm();
   mp->locks++;  // no P change while we use its cache
   p* pp = mp->pp;
@@ -1786,6 +1973,7 @@ void releaseSudog(sudog* s) {
   s->ticket = 0;
   s->parent = nullptr;
   s->waittail = nullptr;
+  assertInRuntime();
   m* mp = getm();
   mp->locks++;
   p* pp = mp->pp;
@@ -1887,6 +2075,7 @@ void schedinit() {
   installTerminateHandler();
   initSignals();
   initPreemption();
+  initStrayHandoff();
   int32_t procs = ncpu;
   if (int32_t n = gogetenvGOMAXPROCS(); n > 0) procs = n;
   {
@@ -2121,6 +2310,7 @@ int GOMAXPROCS(int n) {
     gort::Run([&] { ret = GOMAXPROCS(n); });
     return ret;
   }
+  RuntimeEntry entry;
   lock(&sched.lock);
   int ret = gomaxprocs.load(std::memory_order_relaxed);
   unlock(&sched.lock);
@@ -2141,6 +2331,7 @@ int NumGoroutine() { return int(gcount()); }
 
 void Gosched() {
   requireGoroutine("runtime.Gosched");
+  RuntimeEntry entry;
   mcall(gosched_m);
 }
 

@@ -49,6 +49,7 @@ const DebugVar kDebugVars[] = {
     {"tracebackancestors", &debug.tracebackancestors, "N adds the creation stacks of N ancestors"},
     {"schedrandom", &debug.schedrandom, "gort: 1 randomises run-queue choices (on under sanitizers)"},
     {"migrateonpark", &debug.migrateonpark, "gort: 1 hands woken goroutines to other Ms where it can"},
+    {"strayhandoff", &debug.strayhandoff, "gort: 0 stops sysmon handing off the P of an M blocked outside syscall::Blocking"},
 };
 
 // Go's atoi64: an optional '-', decimal digits, nothing else, in range.

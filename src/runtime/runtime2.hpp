@@ -175,6 +175,14 @@ struct alignas(64) m {
   void* tsanFiber = nullptr;
   void* asanFakeStack = nullptr;
   struct EhGlobals* ehGlobals = nullptr;  // this thread's __cxa_eh_globals
+  // Stray blocking calls (proc.cpp, "Runtime entries"). inRuntime > 0 while
+  // this M runs runtime code that may use its P (g0 and every RuntimeEntry),
+  // 0 while a goroutine's own code runs; only this M's thread writes it.
+  // retake: 0, or 1 while sysmon tries to take the P of this M, or 2 once it
+  // has. statFd: /proc/thread-self/stat of this M's thread, or -1.
+  std::atomic<uint32_t> inRuntime{1};
+  std::atomic<uint32_t> retake{0};
+  std::atomic<int> statFd{-1};
 };
 
 constexpr uint32_t kRunqSize = 256;
@@ -211,6 +219,7 @@ struct alignas(64) p {
   // sysmon's view (preempt.cpp): the schedtick it last saw and since when.
   uint32_t sysmonSchedtick = 0;
   int64_t sysmonSchedwhen = 0;
+  int64_t sysmonStatNext = 0;  // proc.cpp: when sysmon may next read its M's thread state
 };
 
 // Global scheduler state.

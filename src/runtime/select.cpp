@@ -274,6 +274,7 @@ bool pollOneByOne(scase* cases, const uint16_t* pollorder, int norder, int nsend
 }  // namespace
 
 int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, bool* recvOK) {
+  RuntimeEntry entry;
   int ncases = nsends + nrecvs;
   uint16_t* pollorder = order;
   uint16_t* lockorder = order + ncases;
@@ -307,6 +308,7 @@ int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, 
 }
 
 void block() {
+  RuntimeEntry entry;
   gopark(nullptr, nullptr, waitReason::selectNoCases);
   throw_("unreachable");
 }

@@ -249,6 +249,7 @@ g* requireG() {
 }  // namespace
 
 void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason) {
+  RuntimeEntry entry;
   requireG();
   if (cansemacquire(addr)) return;
 
@@ -274,6 +275,7 @@ void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason) {
 }
 
 void semrelease1(std::atomic<uint32_t>* addr, bool handoff) {
+  RuntimeEntry entry;
   semaRoot* root = rootFor(addr);
   addr->fetch_add(1, std::memory_order_seq_cst);
   // After the increment (see the missed-wake-up argument).
@@ -325,6 +327,7 @@ uint32_t notifyListAdd(notifyList* l) {
 }
 
 void notifyListWait(notifyList* l, uint32_t t) {
+  RuntimeEntry entry;
   g* gp = requireG();
   lock(lockOf(l));
   if (ticketLess(t, l->notify.load(std::memory_order_relaxed))) {
@@ -349,6 +352,7 @@ void notifyListWait(notifyList* l, uint32_t t) {
 }
 
 void notifyListNotifyAll(notifyList* l) {
+  RuntimeEntry entry;
   // No new waiters since the last notification: nothing to do, no lock.
   if (l->wait.load(std::memory_order_seq_cst) == l->notify.load(std::memory_order_seq_cst)) return;
 
@@ -369,6 +373,7 @@ void notifyListNotifyAll(notifyList* l) {
 }
 
 void notifyListNotifyOne(notifyList* l) {
+  RuntimeEntry entry;
   if (l->wait.load(std::memory_order_seq_cst) == l->notify.load(std::memory_order_seq_cst)) return;
 
   lock(lockOf(l));

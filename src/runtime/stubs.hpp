@@ -52,6 +52,63 @@ void goparkunlock(mutex* l, waitReason reason);
 // Make gp runnable; it runs next on the current P.
 void goready(g* gp);
 
+// RuntimeEntry brackets runtime code that a goroutine runs and that may use
+// its P or take a runtime lock (proc.cpp, "Runtime entries"): sysmon hands
+// off the P of an M blocked in the kernel only while no entry is open, and
+// the outermost entry takes a P back if that happened. Nesting is cheap.
+// A G that parks inside an entry resumes inside it, possibly on another M.
+[[gnu::cold]] void lostP(m* mp);  // proc.cpp: the outermost entry found retake set
+// Returns the G (null off the scheduler), for the matching leaveRuntime.
+inline g* enterRuntime() {
+  g* gp = getg();
+  if (__builtin_expect(!gp, 0)) return nullptr;  // a thread outside the scheduler
+  m* mp = gp->mp;
+  uint32_t depth = mp->inRuntime.load(std::memory_order_relaxed);
+  mp->inRuntime.store(depth + 1, std::memory_order_relaxed);
+  if (depth != 0) return gp;
+  // Store inRuntime, then load retake: sysmon's membarrier orders the pair
+  // against its own store and load (an asymmetric Dekker), so this path
+  // needs no fence, only the compiler's promise to keep the order.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (__builtin_expect(mp->retake.load(std::memory_order_acquire) != 0, 0)) lostP(mp);
+  return gp;
+}
+// gp: what enterRuntime returned. Its M may have changed meanwhile (a G that
+// parks inside an entry resumes on any M), so the M is read again.
+inline void leaveRuntime(g* gp) {
+  if (__builtin_expect(!gp, 0)) return;
+  m* mp = gp->mp;
+  // Release: the P's updates made inside the entry stay inside it.
+  mp->inRuntime.store(mp->inRuntime.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+}
+class RuntimeEntry {
+ public:
+  RuntimeEntry() : gp_(enterRuntime()) {}
+  ~RuntimeEntry() { leaveRuntime(gp_); }
+  RuntimeEntry(const RuntimeEntry&) = delete;
+  RuntimeEntry& operator=(const RuntimeEntry&) = delete;
+
+ private:
+  g* gp_;
+};
+// Primitives that need an entry but are called only from inside one
+// (gopark, goready, mcall, the sudog cache, runtime locks) check it in
+// checked builds (debug and sanitizers) instead of paying for a nested one.
+#if defined(NDEBUG) && !defined(GORT_ASAN) && !defined(GORT_TSAN)
+constexpr bool kCheckRuntimeEntries = false;
+#else
+constexpr bool kCheckRuntimeEntries = true;
+#endif
+void assertInRuntimeSlow(g* gp);  // proc.cpp: throws unless gp is g0
+inline void assertInRuntime() {
+  if constexpr (kCheckRuntimeEntries) {
+    g* gp = getg();
+    if (gp && gp->mp->inRuntime.load(std::memory_order_relaxed) == 0) assertInRuntimeSlow(gp);
+  }
+}
+// Handed-off Ps of Ms blocked outside syscall::Blocking (tests watch it).
+extern std::atomic<uint64_t> strayHandoffs;
+
 // Run fn(arg) on the current M's g0 stack (no-op switch if already there).
 void systemstack(void (*fn)(void*), void* arg);
 
@@ -101,6 +158,7 @@ struct DebugVars {
   int32_t madvdontneed = 0;
   int32_t schedrandom = 0;  // gort: randomise run-queue choices (default on under sanitizers)
   int32_t migrateonpark = 0;  // gort: hand every woken G to another M where possible
+  int32_t strayhandoff = 1;   // gort: sysmon hands off the P of an M blocked outside syscall::Blocking
 };
 extern DebugVars debug;
 void parsedebugvars();

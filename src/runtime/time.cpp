@@ -152,6 +152,7 @@ void runOne(timerHeap* ts, timer* t, int64_t now) {
 }  // namespace
 
 bool timerModify(timer* t, int64_t when, int64_t period, TimerFunc f, void* arg, uintptr_t seq) {
+  RuntimeEntry entry;
   if (when <= 0) when = INT64_MAX;  // overflowed: "never", but still armed
   netpollGenericInit();
   lock(&t->mu);
@@ -176,6 +177,7 @@ bool timerModify(timer* t, int64_t when, int64_t period, TimerFunc f, void* arg,
 }
 
 bool timerStop(timer* t) {
+  RuntimeEntry entry;
   lock(&t->mu);
   bool pending = unheap(t);
   t->when = 0;
@@ -205,6 +207,7 @@ bool resetForSleep(g* gp, void* arg) {
 }  // namespace
 
 void timeSleep(int64_t ns) {
+  RuntimeEntry entry;
   if (ns <= 0) return;
   sleeper s;
   s.when = nanotime() + ns;
