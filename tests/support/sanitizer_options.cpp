@@ -11,7 +11,12 @@
 // then looks racy against that initialisation, which no goroutine can
 // synchronise with. Those reports are suppressed; races between goroutines
 // are not.
-extern "C" const char* __tsan_default_options() { return "report_signal_unsafe=0"; }
+//
+// TSan also sleeps a second at exit by default (atexit_sleep_ms), for
+// threads still running to finish reporting; the runtime's threads run to
+// the end anyway, and ctest starts one process per test, so that second
+// would dominate the TSan run.
+extern "C" const char* __tsan_default_options() { return "report_signal_unsafe=0 atexit_sleep_ms=0"; }
 //
 // Package time frees a timer's state (and the closure it holds) inside the
 // library, which is not instrumented: TSan sees the free but not the atomic
