@@ -360,11 +360,23 @@ void freechan(hchan* c) {
   ::operator delete(static_cast<void*>(c), std::align_val_t(chanAlign(t)));
 }
 
-void chansend1(hchan* c, void* elem) { chansend(c, elem, true); }
+// From a thread outside the scheduler, an operation that cannot complete
+// at once waits on a borrowed goroutine (stubs.hpp, waitOnGoroutine).
+void chansend1(hchan* c, void* elem) {
+  if (__builtin_expect(!getg(), 0)) {
+    if (!chansend(c, elem, false)) waitOnGoroutine([c, elem] { chansend(c, elem, true); });
+    return;
+  }
+  chansend(c, elem, true);
+}
 bool chansendnb(hchan* c, void* elem) { return chansend(c, elem, false); }
 
 bool chanrecv1(hchan* c, void* elem) {
   bool ok = false;
+  if (__builtin_expect(!getg(), 0)) {
+    if (!chanrecv(c, elem, false, &ok)) waitOnGoroutine([c, elem, &ok] { chanrecv(c, elem, true, &ok); });
+    return ok;
+  }
   chanrecv(c, elem, true, &ok);
   return ok;
 }

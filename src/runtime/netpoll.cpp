@@ -247,6 +247,12 @@ int pollReset(pollDesc* pd, int mode) {
 }
 
 int pollWait(pollDesc* pd, int mode) {
+  if (__builtin_expect(!getg(), 0)) {
+    // A thread outside the scheduler waits on a borrowed goroutine.
+    int err = pollNoError;
+    waitOnGoroutine([pd, mode, &err] { err = pollWait(pd, mode); });
+    return err;
+  }
   RuntimeEntry entry;
   int err = checkerr(pd, mode);
   if (err != pollNoError) return err;

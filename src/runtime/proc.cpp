@@ -574,7 +574,7 @@ void readyWithoutP(g* gp) {
 }  // namespace
 
 NewProc newprocStart(size_t size, size_t align) {
-  if (!runtimeStarted()) schedinit();
+  ensureStarted();
   RuntimeEntry entry;
   p* pp = currentP();
   g* gp = gfget(pp);
@@ -878,6 +878,9 @@ extern "C" [[noreturn]] void gort_goroutine_main(g* gp) {
 void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
   assertInRuntime();
   g* gp = getg();
+  // Entry points that may wait from a thread outside the scheduler go
+  // through waitOnGoroutine; one that does not is a runtime bug.
+  if (!gp) throw_("gopark called outside a goroutine");
   m* mp = gp->mp;
   if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
   mp->waitlock = lock;
@@ -2145,7 +2148,7 @@ void runtimeMain() {
 // Embedded mode: run fn(arg) on a goroutine, blocking this thread.
 void runBlocking(void (*fn)(void*), void* arg) {
   if (getg()) throw_("gort::Run called from a goroutine or runtime thread");
-  if (!runtimeStarted()) schedinit();
+  ensureStarted();
   mainStarted.store(true, std::memory_order_relaxed);
   note done;
   go([fn, arg, &done] {
@@ -2287,6 +2290,10 @@ g* requireGoroutine(const char* what) {
 }
 }  // namespace
 
+void waitOnGoroutine(void (*fn)(void*), void* arg) {
+  gort::Run([fn, arg] { fn(arg); });
+}
+
 int setMaxThreads(int n) {
   lockGuard guard(&sched.lock);
   int old = sched.maxmcount;
@@ -2304,7 +2311,7 @@ namespace gort::runtime {
 using namespace gort::internal;
 
 int GOMAXPROCS(int n) {
-  if (!runtimeStarted()) schedinit();
+  ensureStarted();
   if (!getg()) {
     int ret = 0;
     gort::Run([&] { ret = GOMAXPROCS(n); });
@@ -2323,7 +2330,7 @@ int GOMAXPROCS(int n) {
 }
 
 int NumCPU() {
-  if (!runtimeStarted()) schedinit();
+  ensureStarted();
   return ncpu;
 }
 

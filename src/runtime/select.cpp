@@ -274,6 +274,13 @@ bool pollOneByOne(scase* cases, const uint16_t* pollorder, int norder, int nsend
 }  // namespace
 
 int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, bool* recvOK) {
+  if (__builtin_expect(block && !getg(), 0)) {
+    // A thread outside the scheduler waits on a borrowed goroutine
+    // (stubs.hpp, waitOnGoroutine) if no case is ready now.
+    int casi = selectgo(cases, order, nsends, nrecvs, false, recvOK);
+    if (casi < 0) waitOnGoroutine([&] { casi = selectgo(cases, order, nsends, nrecvs, true, recvOK); });
+    return casi;
+  }
   RuntimeEntry entry;
   int ncases = nsends + nrecvs;
   uint16_t* pollorder = order;
@@ -308,6 +315,7 @@ int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, 
 }
 
 void block() {
+  if (__builtin_expect(!getg(), 0)) waitOnGoroutine([] { block(); });
   RuntimeEntry entry;
   gopark(nullptr, nullptr, waitReason::selectNoCases);
   throw_("unreachable");

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "runtime/runtime2.hpp"
 
@@ -130,9 +131,25 @@ void casgstatus(g* gp, uint32_t oldval, uint32_t newval);
 // null to schedule. Returns when the calling G is resumed.
 void mcall(g* (*fn)(g*, m*));
 
-// Start-up (proc.cpp).
+// Start-up (proc.cpp). The runtime starts lazily: gort::Main starts it, and
+// so does the first public entry point that needs it (gort::go, gort::Run,
+// timers, the poller, runtime::GOMAXPROCS), from any thread, through
+// ensureStarted, so that no entry point finds allp or the poller missing.
 void schedinit();  // idempotent; embedded mode starts here
 bool runtimeStarted();
+inline void ensureStarted() {
+  if (__builtin_expect(!runtimeStarted(), 0)) schedinit();
+}
+// A thread outside the scheduler (getg() null) cannot park. Where it must
+// wait (a blocking channel operation or select, a network wait), it
+// borrows a goroutine: waitOnGoroutine(fn, arg) runs fn(arg) on a new
+// goroutine while the thread sleeps, as gort::Run does (starting the
+// runtime if need be); an exception fn throws reaches the thread.
+void waitOnGoroutine(void (*fn)(void*), void* arg);
+template <class F>
+void waitOnGoroutine(F&& fn) {
+  waitOnGoroutine([](void* f) { (*static_cast<std::remove_reference_t<F>*>(f))(); }, &fn);
+}
 [[noreturn]] void mainStart(void (*user_main)());  // gort::Main
 void doInits();                                    // inittask.cpp
 [[noreturn]] void exitProcess(int code);           // flush stdio, exit now

@@ -152,6 +152,7 @@ void runOne(timerHeap* ts, timer* t, int64_t now) {
 }  // namespace
 
 bool timerModify(timer* t, int64_t when, int64_t period, TimerFunc f, void* arg, uintptr_t seq) {
+  ensureStarted();  // the heaps (allp) and the poller's M must exist
   RuntimeEntry entry;
   if (when <= 0) when = INT64_MAX;  // overflowed: "never", but still armed
   netpollGenericInit();
