@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <exception>
+#include <string>
 #include <thread>
 
 #include "gort/chan.hpp"
@@ -154,6 +156,25 @@ TEST_F(LazyStartTest, BlockingChannelAndSelectFromPlainThread) {
                 gort::select(recv(c, [&](int v) { got = v; }), recv(never, [&](int) { got = -1; }));
                 if (got != 8) return 2;
                 return 0;
+              }),
+              ::testing::ExitedWithCode(0), "");
+}
+
+// A panic raised while the plain thread waits on a borrowed goroutine (the
+// channel is closed under a blocked send) reaches the plain thread.
+TEST_F(LazyStartTest, SendOnClosedFromPlainThreadPanics) {
+  EXPECT_EXIT(fresh([] {
+                auto c = make_chan<int>();
+                gort::go([c] {
+                  time::Sleep(5 * time::Millisecond);
+                  close(c);
+                });
+                try {
+                  c.send(1);
+                } catch (const std::exception& e) {
+                  return std::string(e.what()) == "send on closed channel" ? 0 : 2;
+                }
+                return 1;
               }),
               ::testing::ExitedWithCode(0), "");
 }
