@@ -360,28 +360,34 @@ void freechan(hchan* c) {
   ::operator delete(static_cast<void*>(c), std::align_val_t(chanAlign(t)));
 }
 
+bool chansendnb(hchan* c, void* elem) { return chansend(c, elem, false); }
+bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false, ok); }
+
+namespace {
 // From a thread outside the scheduler, an operation that cannot complete
-// at once waits on a borrowed goroutine (stubs.hpp, waitOnGoroutine).
+// at once waits on a borrowed goroutine (stubs.hpp, waitOnGoroutine). Out
+// of line, so the goroutine path stays as small as before.
+[[gnu::cold, gnu::noinline]] void chansendOffG(hchan* c, void* elem) {
+  if (!chansendnb(c, elem)) waitOnGoroutine([c, elem] { chansend1(c, elem); });
+}
+[[gnu::cold, gnu::noinline]] bool chanrecvOffG(hchan* c, void* elem) {
+  bool ok = false;
+  if (!chanrecvnb(c, elem, &ok)) waitOnGoroutine([c, elem, &ok] { ok = chanrecv1(c, elem); });
+  return ok;
+}
+}  // namespace
+
 void chansend1(hchan* c, void* elem) {
-  if (__builtin_expect(!getg(), 0)) {
-    if (!chansend(c, elem, false)) waitOnGoroutine([c, elem] { chansend(c, elem, true); });
-    return;
-  }
+  if (__builtin_expect(!getg(), 0)) return chansendOffG(c, elem);
   chansend(c, elem, true);
 }
-bool chansendnb(hchan* c, void* elem) { return chansend(c, elem, false); }
 
 bool chanrecv1(hchan* c, void* elem) {
+  if (__builtin_expect(!getg(), 0)) return chanrecvOffG(c, elem);
   bool ok = false;
-  if (__builtin_expect(!getg(), 0)) {
-    if (!chanrecv(c, elem, false, &ok)) waitOnGoroutine([c, elem, &ok] { chanrecv(c, elem, true, &ok); });
-    return ok;
-  }
   chanrecv(c, elem, true, &ok);
   return ok;
 }
-
-bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false, ok); }
 
 void closechan(hchan* c) {
   RuntimeEntry entry;
