@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <vector>
@@ -185,12 +186,15 @@ TEST_P(TimeTest, StopAndResetReportWhetherActive) {
 // accounted for by a Reset that armed it, and nothing may crash or leak.
 TEST_P(TimeTest, StopResetRace) {
   constexpr int kTimers = 8, kWorkers = 8, kOps = 300;
-  std::atomic<int> runs{0}, arms{0};
+  // The callbacks own their counter: one that fired just before the final
+  // Stop may still be running its goroutine after this test's frame is gone.
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  std::atomic<int> arms{0};
   std::atomic<int> workers{0};
   gort::Run([&] {
     std::vector<time::Timer> timers;
     for (int i = 0; i < kTimers; i++) {
-      timers.push_back(time::AfterFunc(time::Hour, [&] { runs.fetch_add(1); }));
+      timers.push_back(time::AfterFunc(time::Hour, [runs] { runs->fetch_add(1); }));
       arms.fetch_add(1);
     }
     for (int w = 0; w < kWorkers; w++) {
@@ -210,10 +214,11 @@ TEST_P(TimeTest, StopResetRace) {
     }
     waitFor([&] { return workers.load() == kWorkers; });
     for (auto& t : timers) t.Stop();
-    time::Sleep(5 * Millisecond);
+    // Callbacks already started run to the end; then only this goroutine is left.
+    waitFor([] { return gort::runtime::NumGoroutine() == 1; });
   });
-  EXPECT_LE(runs.load(), arms.load());
-  EXPECT_GT(runs.load(), 0);
+  EXPECT_LE(runs->load(), arms.load());
+  EXPECT_GT(runs->load(), 0);
 }
 
 TEST_P(TimeTest, TimersSurviveGOMAXPROCSChanges) {
