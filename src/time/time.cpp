@@ -164,7 +164,7 @@ std::string Time::String() const {
   char frac[16] = "";
   if (nsec != 0) {
     snprintf(frac, sizeof(frac), ".%09lld", static_cast<long long>(nsec));
-    for (size_t n = strlen(frac); frac[n - 1] == '0'; n--) frac[n - 1] = 0;
+    for (size_t n = strlen(frac); n > 1 && frac[n - 1] == '0'; n--) frac[n - 1] = 0;
   }
   long off = tm.tm_gmtoff;
   char sign = off < 0 ? '-' : '+';
