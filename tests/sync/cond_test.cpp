@@ -34,6 +34,10 @@ TEST_P(CondTest, Signal) {
     constexpr int n = 2;
     auto running = gort::make_chan<bool>(n);
     auto awake = gort::make_chan<bool>(n);
+    // The waiters still Unlock m after the awake the test waits for, so the
+    // test joins them before m goes out of scope (see sync_test.hpp).
+    WaitGroup exited;
+    exited.Add(n);
     for (int i = 0; i < n; i++) {
       gort::go([&] {
         m.Lock();
@@ -41,6 +45,7 @@ TEST_P(CondTest, Signal) {
         c.Wait();
         awake.send(true);
         m.Unlock();
+        exited.Done();
       });
     }
     for (int i = 0; i < n; i++) running.recv();  // Wait for everyone to run.
@@ -53,6 +58,7 @@ TEST_P(CondTest, Signal) {
       gort::select(gort::recv(awake, [] { ADD_FAILURE() << "too many goroutines awake"; }), gort::default_([] {}));
     }
     c.Signal();
+    exited.Wait();
   });
 }
 
@@ -65,6 +71,8 @@ TEST_P(CondTest, SignalGenerations) {
     constexpr int n = 100;
     auto running = gort::make_chan<bool>(n);
     auto awake = gort::make_chan<int>(n);
+    WaitGroup exited;  // as in Signal: m outlives its last Unlock
+    exited.Add(n);
     for (int i = 0; i < n; i++) {
       gort::go([&, i] {
         m.Lock();
@@ -72,6 +80,7 @@ TEST_P(CondTest, SignalGenerations) {
         c->Wait();
         awake.send(i);
         m.Unlock();
+        exited.Done();
       });
       if (i > 0) {
         int a = awake.recv();
@@ -83,6 +92,7 @@ TEST_P(CondTest, SignalGenerations) {
       m.Unlock();
     }
     EXPECT_EQ(awake.recv(), n - 1);
+    exited.Wait();
   });
 }
 

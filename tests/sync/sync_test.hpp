@@ -1,6 +1,16 @@
 // sync_test.hpp: the fixture shared by the package sync tests: each test
 // body runs on goroutines at GOMAXPROCS 1, 2, 4 and 8 and must leave no
 // goroutine behind.
+//
+// Ports of Go tests: in Go the garbage collector keeps a Mutex or Cond alive
+// while any goroutine still refers to it; here the objects are locals of the
+// gort::Run lambda and die when it returns, and its stack goes back to the
+// runtime (under TSan stackfree remaps it, zeroing it). A goroutine that
+// still touches them after its last message to the test body (say
+// `awake.send(true); m.Unlock();`) may run after that return, a
+// use-after-scope that shows up as "sync: unlock of unlocked mutex" when
+// the memory was zeroed. Join such goroutines (a WaitGroup whose Done comes
+// after their last access) before returning.
 #pragma once
 
 #include <gtest/gtest.h>
