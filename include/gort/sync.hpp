@@ -13,8 +13,9 @@
 // ("fatal error: sync: unlock of unlocked mutex", exit status 2, not
 // recoverable); a negative WaitGroup counter panics (recoverable).
 //
-// An operation that may have to wait (a contended Lock, Wait) must run on a
-// goroutine; from a thread that is not running one it is a fatal error.
+// An operation that has to wait (a contended Lock, Wait) parks the
+// goroutine; called from a thread that is not running one, it waits on a
+// borrowed goroutine while the thread sleeps, as channel operations do.
 //
 // Mutex satisfies C++'s Lockable (lock/unlock/try_lock), so std::lock_guard,
 // std::unique_lock and std::scoped_lock work on it; RWMutex additionally

@@ -249,6 +249,10 @@ g* requireG() {
 }  // namespace
 
 void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason) {
+  if (!getg()) {  // a thread outside the scheduler waits on a borrowed goroutine
+    waitOnGoroutine([=] { semacquire1(addr, lifo, reason); });
+    return;
+  }
   RuntimeEntry entry;
   requireG();
   if (cansemacquire(addr)) return;
@@ -327,6 +331,10 @@ uint32_t notifyListAdd(notifyList* l) {
 }
 
 void notifyListWait(notifyList* l, uint32_t t) {
+  if (!getg()) {
+    waitOnGoroutine([=] { notifyListWait(l, t); });
+    return;
+  }
   RuntimeEntry entry;
   g* gp = requireG();
   lock(lockOf(l));
@@ -421,7 +429,8 @@ bool syncCanSpin(int i) {
   const int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
   const int32_t idle = sched.npidle.load(std::memory_order_relaxed) + sched.nmspinning.load(std::memory_order_relaxed);
   if (procs <= idle + 1) return false;
-  p* pp = getg()->mp->pp;
+  g* gp = getg();  // null on a thread outside the scheduler: it has no P to keep busy
+  p* pp = gp ? gp->mp->pp : nullptr;
   return pp && runqEmpty(pp);
 }
 

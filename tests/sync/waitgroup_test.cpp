@@ -3,6 +3,7 @@
 // deterministic form of the reuse misuse of TestWaitGroupMisuse2.
 #include <atomic>
 #include <string>
+#include <thread>
 
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
@@ -116,6 +117,45 @@ TEST_P(WaitGroupTest, ManyWaiters) {
       done.Wait();
     }
   });
+}
+
+// Threads outside the scheduler may wait too: a WaitGroup, a contended
+// Mutex and a Cond, each released by goroutines.
+TEST_P(WaitGroupTest, PlainThreadsWaitOnBorrowedGoroutines) {
+  WaitGroup wg;
+  gort::sync::Mutex mu;
+  gort::sync::Cond cond(&mu);
+  bool ready = false;
+  int total = 0;
+  wg.Add(4);
+  mu.Lock();  // held by this plain thread, released by a goroutine below
+  std::thread waiter([&] {
+    wg.Wait();
+    mu.Lock();  // contended until the goroutine unlocks
+    while (!ready) cond.Wait();
+    total += 100;
+    mu.Unlock();
+  });
+  for (int i = 0; i < 4; i++) {
+    gort::go([&] {
+      gort::time::Sleep(gort::time::Millisecond);
+      wg.Done();
+    });
+  }
+  auto released = gort::make_chan<int>();
+  gort::go([&] {
+    gort::time::Sleep(5 * gort::time::Millisecond);
+    total = 1;
+    ready = true;
+    mu.Unlock();  // Go's Mutex is not tied to a goroutine or thread
+    cond.Broadcast();
+    released.send(0);
+  });
+  released.recv();
+  waiter.join();
+  mu.Lock();
+  EXPECT_EQ(total, 101);
+  mu.Unlock();
 }
 
 // Go prints, for the equivalent program:
