@@ -205,7 +205,12 @@ void startDying() {
         tracebackCurrent(2, &out);
       }
     }
-    if (all) tracebackothers(cur, &out);
+    if (all) {
+      // A runnable goroutine's stack is walked in place: no M may pick it up
+      // meanwhile.
+      freezetheworld();
+      tracebackothers(cur, &out);
+    }
     out += trailer;
     writeString(out);
   }

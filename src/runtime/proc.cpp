@@ -1848,6 +1848,19 @@ void stopTheWorld(const char* reason) {
   mp->locks--;
 }
 
+void freezetheworld() {
+  if (!runtimeStarted()) return;
+  if (m* mp = getm()) mp->locks++;  // the dying M itself is never preempted
+  for (int i = 0; i < 5; i++) {
+    // Nobody waits for the count: it only must never reach 0 (the crash
+    // may hold sched.lock, so this is written without it, as Go does).
+    sched.stopwait = INT32_MAX;
+    sched.gcwaiting.store(1, std::memory_order_release);
+    preemptall();
+    usleep(1000);
+  }
+}
+
 namespace {
 
 // Changes the number of Ps to nprocs. World stopped, sched.lock held. Returns

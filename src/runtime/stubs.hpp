@@ -121,6 +121,11 @@ void releaseSudog(sudog* s);
 // goroutine dump and later the GC).
 void stopTheWorld(const char* reason);
 void startTheWorld();
+// A dying process's best-effort stop (Go's freezetheworld): Ps stop at their
+// next schedule and none restarts, so a crash report can walk the stacks of
+// goroutines that are not running. Takes no lock, waits about 5 ms, never
+// returns the world to running.
+void freezetheworld();
 
 // The number of user goroutines (runtime.NumGoroutine).
 int64_t gcount();
