@@ -1850,7 +1850,7 @@ void stopTheWorld(const char* reason) {
 
 void freezetheworld() {
   if (!runtimeStarted()) return;
-  if (m* mp = getm()) mp->locks++;  // the dying M itself is never preempted
+  if (g* gp = getg()) gp->mp->locks++;  // the dying M itself is never preempted
   for (int i = 0; i < 5; i++) {
     // Nobody waits for the count: it only must never reach 0 (the crash
     // may hold sched.lock, so this is written without it, as Go does).

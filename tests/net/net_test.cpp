@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gort/go.hpp"
@@ -235,6 +236,17 @@ TEST_P(NetTest, DeadlinesTimeOutDistinguishably) {
   });
 }
 
+// A loopback TCP connection: the client end c and the server end s.
+void connectTCP(net::Listener* ln, net::Conn* c, net::Conn* s) {
+  gort::error err;
+  std::tie(*ln, err) = net::Listen("tcp", "127.0.0.1:0");
+  ASSERT_FALSE(err);
+  std::tie(*c, err) = net::Dial("tcp", ln->Addr()->String());
+  ASSERT_FALSE(err);
+  std::tie(*s, err) = ln->Accept();
+  ASSERT_FALSE(err);
+}
+
 // A TCP read that left the receive queue empty makes the next read wait
 // for the poller instead of trying the system call (fd.cpp); these are the
 // cases where skipping would lose data or an event: bytes left behind by a
@@ -242,12 +254,9 @@ TEST_P(NetTest, DeadlinesTimeOutDistinguishably) {
 // again, end of stream after a drain, CloseRead.
 TEST_P(NetTest, ReadsAfterADrainedQueue) {
   gort::Run([] {
-    auto [ln, err] = net::Listen("tcp", "127.0.0.1:0");
-    ASSERT_FALSE(err);
-    auto [c, derr] = net::Dial("tcp", ln.Addr()->String());
-    ASSERT_FALSE(derr);
-    auto [s, aerr] = ln.Accept();
-    ASSERT_FALSE(aerr);
+    net::Listener ln;
+    net::Conn c, s;
+    ASSERT_NO_FATAL_FAILURE(connectTCP(&ln, &c, &s));
     char out[192], in[64];
     for (size_t i = 0; i < sizeof out; i++) out[i] = char(i);
     // Three full-buffer reads of one write: the first two leave data behind.
@@ -361,12 +370,9 @@ TEST_P(NetTest, BlockedCloseWakesReader) {
 // as well as the one parked in the poller.
 TEST_P(NetTest, ConcurrentReadersTakeTurnsAndCloseWakesThemAll) {
   gort::Run([] {
-    auto [ln, err] = net::Listen("tcp", "127.0.0.1:0");
-    ASSERT_FALSE(err);
-    auto [c, derr] = net::Dial("tcp", ln.Addr()->String());
-    ASSERT_FALSE(derr);
-    auto [s, aerr] = ln.Accept();
-    ASSERT_FALSE(aerr);
+    net::Listener ln;
+    net::Conn c, s;
+    ASSERT_NO_FATAL_FAILURE(connectTCP(&ln, &c, &s));
     constexpr int kReaders = 8, kEach = 50;
     std::atomic<int> bytes{0}, closed{0};
     for (int i = 0; i < kReaders; i++) {
