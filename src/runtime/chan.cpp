@@ -44,12 +44,13 @@
 // Blocking send/receive keep their sudog in their own frame (stacks never
 // move); select takes its sudogs from the per-P cache. Neither allocates.
 //
-// hchan.lock is the runtime's futex mutex. A test-and-test-and-set spin lock
-// with a plain-store unlock was tried: one atomic less per lock/unlock pair
-// made GOMAXPROCS=1 runs ~10-35% faster, but under real contention on
-// separate cores (chanbuf at GOMAXPROCS=2 and 4 on a 16-core machine) it was
-// twice as slow as the mutex, whose sleeping waiters let the holder's M run
-// its communicating goroutines alone.
+// hchan.lock is the runtime's futex mutex in its plain-release form
+// (lock_futex.hpp): while GOMAXPROCS is 1 the owner releases it with a plain
+// store, one locked instruction per operation instead of two. A
+// test-and-test-and-set spin lock with a plain-store unlock was tried too:
+// under real contention on separate cores (chanbuf at GOMAXPROCS=2 and 4 on
+// a 16-core machine) it was twice as slow as the mutex, whose sleeping
+// waiters let the holder's M run its communicating goroutines alone.
 //
 // Lock order: hchan.lock is a leaf, except that
 // select's acquireSudog may take sched.sudoglock under it, and select takes
@@ -151,7 +152,7 @@ size_t bufOffset(const ChanType* t) { return (sizeof(hchan) + t->align - 1) / t-
 void unlockChanf(void* c) { chanUnlock(static_cast<hchan*>(c)); }
 
 bool chanparkcommit(g*, void* l) {
-  unlockParked(static_cast<mutex*>(l));
+  unlockParked(static_cast<plainReleaseMutex*>(l));
   return true;
 }
 

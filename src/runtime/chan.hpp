@@ -45,7 +45,7 @@ struct hchan : chanHeader {
   uint32_t recvx = 0;               // lock: next slot to drain
   waitq recvq;                      // lock: blocked receivers
   waitq sendq;                      // lock: blocked senders
-  mutex lock;
+  plainReleaseMutex lock;
 
   unsigned char* slot(uint32_t i) const { return buf + uintptr_t(i) * elemsize; }
   // The non-blocking operations' lock-free pre-checks (chan.go's full and
@@ -64,10 +64,10 @@ struct hchan : chanHeader {
 // threads that are no M (os/signal's delivery thread): no count there.
 inline void chanLock(hchan* c) {
   if (g* gp = getg()) gp->mp->locks++;
-  lockUncounted(&c->lock);
+  lockPlainRelease(&c->lock);
 }
 inline void chanUnlock(hchan* c) {
-  unlockUncounted(&c->lock);
+  unlockPlainRelease(&c->lock);
   if (g* gp = getg()) gp->mp->locks--;
 }
 
@@ -124,6 +124,6 @@ void chanRecvFromWaiter(hchan* c, sudog* sg, void* ep, void (*unlockf)(void*), v
 // G hands its M to, see goparkHandoff), releases each lock without touching
 // the count again (unlockParked).
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason);
-inline void unlockParked(mutex* l) { unlockUncounted(l); }
+inline void unlockParked(plainReleaseMutex* l) { unlockPlainRelease(l); }
 
 }  // namespace gort::internal

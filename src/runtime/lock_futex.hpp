@@ -15,7 +15,16 @@ namespace gort::internal {
 
 struct mutex {
   static constexpr uint32_t kUnlocked = 0, kLocked = 1, kSleeping = 2;  // possible sleepers
+  // Held by an owner that releases with a plain store (plainReleaseMutex).
+  static constexpr uint32_t kLockedPlain = 3;
   std::atomic<uint32_t> key{0};
+};
+
+// A mutex whose owner may release it with a plain store (see below).
+struct plainReleaseMutex : mutex {
+  // Waiters for a kLockedPlain owner: it cannot see them in key, so they
+  // count themselves here, behind a membarrier.
+  std::atomic<uint32_t> sleepers{0};
 };
 
 void lock(mutex* l);
@@ -24,7 +33,8 @@ void unlock(mutex* l);
 // The halves of lock/unlock that leave m.locks alone, inline for the hot
 // callers (channel operations), which count the lock themselves: the
 // uncontended pair is then two exchanges and no call.
-void lockContended(mutex* l, uint32_t seen);
+// sleepers: a plainReleaseMutex's, else null.
+void lockContended(mutex* l, uint32_t seen, std::atomic<uint32_t>* sleepers = nullptr);
 void futexwakeup(std::atomic<uint32_t>* addr, uint32_t cnt);
 inline void lockUncounted(mutex* l) {
   uint32_t v = l->key.exchange(mutex::kLocked, std::memory_order_acquire);
@@ -38,6 +48,47 @@ inline void unlockUncounted(mutex* l) {
   san::release(l);
   if (l->key.exchange(mutex::kUnlocked, std::memory_order_release) == mutex::kSleeping) futexwakeup(&l->key, 1);
 }
+// Plain-release locks (channel locks). An unlock is an exchange so that it
+// sees the sleepers a waiter left in key; while GOMAXPROCS is 1 the only
+// contenders of a goroutine on a lock are threads outside the scheduler,
+// so an owner may instead take l as kLockedPlain and release it with a
+// plain store, then look at l.sleepers; a waiter that finds kLockedPlain
+// counts itself in sleepers and runs membarrier(2), which stands in for
+// the fence the owner leaves out between its store and its load (the
+// asymmetric Dekker of proc.cpp's stray hand-off). One locked instruction
+// per lock/unlock pair instead of two; under real contention (GOMAXPROCS
+// above 1) the waiters' membarriers would cost more than that saves (see
+// lock_futex.cpp), so plainReleaseLocks is set only while GOMAXPROCS is 1
+// and membarrier works (proc.cpp keeps it with gomaxprocs).
+extern std::atomic<bool> plainReleaseLocks;
+inline void lockPlainRelease(plainReleaseMutex* l) {
+  uint32_t v = mutex::kUnlocked;
+  uint32_t want = plainReleaseLocks.load(std::memory_order_relaxed) ? mutex::kLockedPlain : mutex::kLocked;
+  if (!l->key.compare_exchange_strong(v, want, std::memory_order_acquire)) {
+    lockContended(l, v, &l->sleepers);
+    return;
+  }
+  san::acquire(l);
+}
+inline void unlockPlainRelease(plainReleaseMutex* l) {
+  san::release(l);
+  // Nobody but the owner changes a kLockedPlain key. Without the flag the
+  // key is not even loaded first: under contention that load would cost a
+  // second trip of the cache line.
+  if (plainReleaseLocks.load(std::memory_order_relaxed) &&
+      l->key.load(std::memory_order_relaxed) == mutex::kLockedPlain) {
+    l->key.store(mutex::kUnlocked, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (l->sleepers.load(std::memory_order_relaxed) != 0) futexwakeup(&l->key, 1);
+    return;
+  }
+  // (A kLockedPlain taken before GOMAXPROCS grew still has its sleepers.)
+  uint32_t v = l->key.exchange(mutex::kUnlocked, std::memory_order_release);
+  if (v == mutex::kSleeping || (v == mutex::kLockedPlain && l->sleepers.load(std::memory_order_relaxed) != 0)) {
+    futexwakeup(&l->key, 1);
+  }
+}
+
 // Takes l only if it is free; never blocks (the timer runner uses it to
 // take locks against their order without deadlock).
 bool trylock(mutex* l);

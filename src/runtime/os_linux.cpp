@@ -12,6 +12,7 @@
 #include "runtime/os_linux.hpp"
 
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -60,6 +61,16 @@ int64_t walltime() {
 }
 
 int32_t gettid() { return int32_t(syscall(SYS_gettid)); }
+
+bool membarrierRegister() {
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+void membarrier() {
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) throw_("membarrier failed");
+}
 
 int64_t cputicksToNanos(int64_t ticks) {
   // The rate is measured against the monotonic clock from the first call

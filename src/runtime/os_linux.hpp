@@ -15,5 +15,11 @@ int32_t getproccount();
 int32_t cgroupCPULimit(const char* cgroupRoot);
 int32_t cgroupCPULimit(const char* cgroupRoot, const std::string& selfCgroup);
 int32_t gettid();
+// membarrier(2), private expedited: every running thread of the process
+// executes a full memory barrier before it returns. Registers the process
+// for it and says whether that worked (once, at start); membarrier() may be
+// called only if it did.
+bool membarrierRegister();
+void membarrier();
 
 }  // namespace gort::internal

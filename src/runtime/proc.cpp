@@ -42,7 +42,6 @@
 #include <signal.h>
 #include <sched.h>
 #include <fcntl.h>
-#include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1592,13 +1591,14 @@ void lostP(m* mp) {
 
 namespace {
 
+bool membarrierOn = false;     // set once in schedinit
 bool strayHandoffOn = false;  // set once in schedinit
 
-void initStrayHandoff() {
-  if (!debug.strayhandoff) return;
-  long cmds = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return;
-  strayHandoffOn = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+// Channel locks release with a plain store while GOMAXPROCS is 1
+// (lock_futex.hpp), so plainReleaseLocks follows gomaxprocs.
+void setGomaxprocs(int32_t n) {
+  gomaxprocs.store(n, std::memory_order_release);
+  plainReleaseLocks.store(n == 1 && membarrierOn, std::memory_order_relaxed);
 }
 
 // Whether mp's thread sleeps in the kernel (state S or D).
@@ -1645,7 +1645,7 @@ bool retakeStray(p* pp, int64_t now) {
   }
   uint32_t state = 0;
   if (!mp->retake.compare_exchange_strong(state, 1, std::memory_order_seq_cst)) return false;
-  ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  membarrier();
   bool moved = mp->inRuntime.load(std::memory_order_relaxed) != 0 || pp->schedtick != tick || pp->mp != mp ||
                mp->curg != gp || pp->status.load(std::memory_order_relaxed) != _Prunning;
   state = 1;
@@ -1908,7 +1908,7 @@ p* procresize(int32_t nprocs) {
     }
     pp->status.store(_Pdead, std::memory_order_relaxed);
   }
-  gomaxprocs.store(nprocs, std::memory_order_release);
+  setGomaxprocs(nprocs);
   if (mp->pp && mp->pp->id < nprocs) {
     mp->pp->status.store(_Prunning, std::memory_order_relaxed);
   } else {
@@ -2091,7 +2091,8 @@ void schedinit() {
   installTerminateHandler();
   initSignals();
   initPreemption();
-  initStrayHandoff();
+  membarrierOn = membarrierRegister();
+  strayHandoffOn = membarrierOn && debug.strayhandoff;
   int32_t procs = ncpu;
   if (int32_t n = gogetenvGOMAXPROCS(); n > 0) procs = n;
   {
@@ -2102,7 +2103,7 @@ void schedinit() {
       np[i]->id = i;
     }
     allp = np;
-    gomaxprocs.store(procs, std::memory_order_release);
+    setGomaxprocs(procs);
     for (int32_t i = procs - 1; i >= 0; i--) pidleput(allp[i]);
   }
   startSysmon();

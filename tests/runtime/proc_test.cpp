@@ -14,10 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "gort/chan.hpp"
 #include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "gort/sync.hpp"
 #include "runtime/lock_futex.hpp"
+#include "runtime/os_linux.hpp"
 #include "support/procs_test.hpp"
 
 namespace {
@@ -280,6 +283,83 @@ TEST(Proc, RuntimeMutexExcludesAndWakesUnderContention) {
   EXPECT_TRUE(gort::internal::trylock(&mu));
   EXPECT_FALSE(gort::internal::trylock(&mu));
   gort::internal::unlock(&mu);
+}
+
+// Channel locks' plain-release mode (lock_futex.hpp) under contention, with
+// the mode flipping underneath: owners that took the lock in either mode,
+// waiters that counted themselves for a plain owner and waiters that left
+// "sleeping" in the key all meet. A lost wake-up hangs the test.
+TEST(Proc, PlainReleaseMutexExcludesAndWakesAcrossModes) {
+  gort::runtime::GOMAXPROCS(0);  // the runtime registers for membarrier at start
+  if (!gort::internal::membarrierRegister()) GTEST_SKIP() << "no membarrier(2) here";
+  using gort::internal::plainReleaseLocks;
+  bool saved = plainReleaseLocks.load();
+  gort::internal::plainReleaseMutex mu;
+  constexpr int kThreads = 6, kIters = 20000;
+  long counter = 0;
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    for (bool on = true; !stop.load(); on = !on) {
+      plainReleaseLocks.store(on);
+      usleep(50);
+    }
+  });
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kIters; i++) {
+        gort::internal::lockPlainRelease(&mu);
+        long v = counter;
+        if ((i + t) % 1000 == 0) usleep(200);  // holder off-CPU: the others sleep
+        counter = v + 1;
+        gort::internal::unlockPlainRelease(&mu);
+      }
+    });
+  }
+  for (auto& th : ts) th.join();
+  stop = true;
+  flipper.join();
+  plainReleaseLocks.store(saved);
+  EXPECT_EQ(counter, long(kThreads) * kIters);
+  EXPECT_EQ(mu.key.load(), gort::internal::mutex::kUnlocked);
+  EXPECT_EQ(mu.sleepers.load(), 0u);
+}
+
+// At GOMAXPROCS=1 channel locks release with a plain store; threads outside
+// the scheduler are the contenders that must still be excluded and woken.
+TEST(Proc, ChannelLockSharedWithPlainThreadsAtOneP) {
+  int prev = gort::runtime::GOMAXPROCS(1);
+  auto ch = gort::make_chan<int>(4);
+  constexpr int kPerSender = 20000;
+  std::atomic<long> received{0};
+  gort::sync::WaitGroup senders, consumer;
+  consumer.Add(1);
+  gort::go([&] {
+    for (int v : ch) received += v;
+    consumer.Done();
+  });
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; t++) {
+    ts.emplace_back([&] {
+      for (int i = 0; i < kPerSender;) {
+        if (ch.try_send(1)) i++;
+        if (auto r = ch.try_recv()) received += r->first;
+      }
+    });
+  }
+  for (int k = 0; k < 4; k++) {
+    senders.Add(1);
+    gort::go([&] {
+      for (int i = 0; i < kPerSender; i++) ch.send(1);
+      senders.Done();
+    });
+  }
+  senders.Wait();
+  for (auto& th : ts) th.join();
+  gort::close(ch);
+  consumer.Wait();
+  EXPECT_EQ(received.load(), 6L * kPerSender);
+  gort::runtime::GOMAXPROCS(prev);
 }
 
 TEST(Proc, NumCPUHonoursAffinity) {
