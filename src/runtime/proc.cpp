@@ -666,7 +666,28 @@ void gogo(m* mp, g* gp) {
 }
 
 // Runs gp on the current M. Runs on g0; returns when gp switches back.
+// Warms the caches for the goroutines queued next while this one runs: with
+// thousands of goroutines (a server's connections) each resumes on a g and a
+// stack top that left the caches since it parked, and the misses showed as
+// a third of the scheduler's own time. The queue is read without
+// synchronisation: a stale or stolen entry costs only a useless prefetch.
+// Two steps, so that no load here waits for memory: the G after next gets
+// its g line fetched, the next one (whose g line the previous call
+// fetched) its stack top, where swapcontext pops its registers and the
+// frames it returns through begin.
+void prefetchQueued(p* pp) {
+  uint32_t head = pp->runqhead.load(std::memory_order_relaxed);
+  uint32_t queued = pp->runqtail.load(std::memory_order_relaxed) - head;
+  if (queued == 0 || queued > kRunqSize) return;
+  g* next = pp->runq[head % kRunqSize].load(std::memory_order_relaxed);
+  if (auto* sp = reinterpret_cast<const char*>(next->sched.sp)) {  // 0: never ran, no stack yet
+    for (int line = 0; line < 4; line++) __builtin_prefetch(sp + 64 * line);
+  }
+  if (queued > 1) __builtin_prefetch(pp->runq[(head + 1) % kRunqSize].load(std::memory_order_relaxed));
+}
+
 void execute(m* mp, g* gp, bool inheritTime) {
+  prefetchQueued(mp->pp);
   mp->curg = gp;
   gp->mp = mp;
   casgstatus(gp, _Grunnable, _Grunning);
