@@ -258,28 +258,34 @@ TEST_P(ProcTest, GOMAXPROCSChangesUnderLoad) {
 
 INSTANTIATE_TEST_SUITE_P(Procs, ProcTest, ::testing::Values(1, 2, 4, 8));
 
-// The runtime mutex under contention: more threads than CPUs, short
-// critical sections and some long ones force the spin, yield and
-// futex-sleep paths; a lost wake-up hangs the test, a broken exclusion
-// miscounts.
-TEST(Proc, RuntimeMutexExcludesAndWakesUnderContention) {
-  gort::internal::mutex mu;
-  constexpr int kThreads = 8, kIters = 20000;
+// Threads increment a counter under lock/unlock, the holder sometimes
+// off-CPU; returns the count. More threads than CPUs, short critical
+// sections and some long ones force the spin, yield and futex-sleep paths:
+// a lost wake-up hangs the caller, a broken exclusion miscounts.
+template <class Lock, class Unlock>
+long countUnderContention(int threads, int iters, Lock lock, Unlock unlock) {
   long counter = 0;
   std::vector<std::thread> ts;
-  for (int t = 0; t < kThreads; t++) {
+  for (int t = 0; t < threads; t++) {
     ts.emplace_back([&, t] {
-      for (int i = 0; i < kIters; i++) {
-        gort::internal::lock(&mu);
+      for (int i = 0; i < iters; i++) {
+        lock();
         long v = counter;
         if ((i + t) % 1000 == 0) usleep(200);  // holder off-CPU: the others sleep
         counter = v + 1;
-        gort::internal::unlock(&mu);
+        unlock();
       }
     });
   }
   for (auto& th : ts) th.join();
-  EXPECT_EQ(counter, long(kThreads) * kIters);
+  return counter;
+}
+
+TEST(Proc, RuntimeMutexExcludesAndWakesUnderContention) {
+  gort::internal::mutex mu;
+  long n = countUnderContention(
+      8, 20000, [&] { gort::internal::lock(&mu); }, [&] { gort::internal::unlock(&mu); });
+  EXPECT_EQ(n, 8L * 20000);
   EXPECT_TRUE(gort::internal::trylock(&mu));
   EXPECT_FALSE(gort::internal::trylock(&mu));
   gort::internal::unlock(&mu);
@@ -288,15 +294,13 @@ TEST(Proc, RuntimeMutexExcludesAndWakesUnderContention) {
 // Channel locks' plain-release mode (lock_futex.hpp) under contention, with
 // the mode flipping underneath: owners that took the lock in either mode,
 // waiters that counted themselves for a plain owner and waiters that left
-// "sleeping" in the key all meet. A lost wake-up hangs the test.
+// "sleeping" in the key all meet.
 TEST(Proc, PlainReleaseMutexExcludesAndWakesAcrossModes) {
   gort::runtime::GOMAXPROCS(0);  // the runtime registers for membarrier at start
   if (!gort::internal::membarrierRegister()) GTEST_SKIP() << "no membarrier(2) here";
   using gort::internal::plainReleaseLocks;
   bool saved = plainReleaseLocks.load();
   gort::internal::plainReleaseMutex mu;
-  constexpr int kThreads = 6, kIters = 20000;
-  long counter = 0;
   std::atomic<bool> stop{false};
   std::thread flipper([&] {
     for (bool on = true; !stop.load(); on = !on) {
@@ -304,23 +308,12 @@ TEST(Proc, PlainReleaseMutexExcludesAndWakesAcrossModes) {
       usleep(50);
     }
   });
-  std::vector<std::thread> ts;
-  for (int t = 0; t < kThreads; t++) {
-    ts.emplace_back([&, t] {
-      for (int i = 0; i < kIters; i++) {
-        gort::internal::lockPlainRelease(&mu);
-        long v = counter;
-        if ((i + t) % 1000 == 0) usleep(200);  // holder off-CPU: the others sleep
-        counter = v + 1;
-        gort::internal::unlockPlainRelease(&mu);
-      }
-    });
-  }
-  for (auto& th : ts) th.join();
+  long n = countUnderContention(
+      6, 20000, [&] { gort::internal::lockPlainRelease(&mu); }, [&] { gort::internal::unlockPlainRelease(&mu); });
   stop = true;
   flipper.join();
   plainReleaseLocks.store(saved);
-  EXPECT_EQ(counter, long(kThreads) * kIters);
+  EXPECT_EQ(n, 6L * 20000);
   EXPECT_EQ(mu.key.load(), gort::internal::mutex::kUnlocked);
   EXPECT_EQ(mu.sleepers.load(), 0u);
 }
