@@ -122,7 +122,6 @@ void countGoroutine(p* pp, int64_t delta) {
 std::string toStr(const char* s) { return s; }
 template <class T>
 std::string toStr(T v) { return std::to_string(v); }
-constexpr int32_t kGFreeLocalMax = 64;
 
 void checkdead();
 void stopm();
@@ -279,19 +278,50 @@ bool runqempty(p* pp) {
   }
 }
 
-// Called with sched.lock held.
-void globrunqputbatch(g* head, g* tail, int32_t n) {
-  tail->schedlink = nullptr;
-  if (sched.runqtail) {
-    sched.runqtail->schedlink = head;
-  } else {
-    sched.runqhead = head;
+}  // namespace
+
+void gRing::pushN(g* const* gs, uint32_t n) {
+  uint32_t sz = size.load(std::memory_order_relaxed);
+  if (sz + n > cap) {
+    uint32_t ncap = cap ? cap : 256;
+    while (ncap < sz + n) ncap *= 2;
+    g** nbuf = new g*[ncap];
+    for (uint32_t i = 0; i < sz; i++) nbuf[i] = buf[(head + i) % cap];
+    delete[] buf;
+    buf = nbuf;
+    cap = ncap;
+    head = 0;
   }
-  sched.runqtail = tail;
-  sched.runqsize.fetch_add(n, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < n; i++) buf[(head + sz + i) % cap] = gs[i];
+  size.store(sz + n, std::memory_order_relaxed);
 }
 
-void globrunqput(g* gp) { globrunqputbatch(gp, gp, 1); }
+void gRing::push(g* gp) { pushN(&gp, 1); }
+
+uint32_t gRing::popN(g** out, uint32_t n) {
+  uint32_t sz = size.load(std::memory_order_relaxed);
+  if (n > sz) n = sz;
+  for (uint32_t i = 0; i < n; i++) out[i] = buf[(head + i) % cap];
+  if (n) head = (head + n) % cap;
+  size.store(sz - n, std::memory_order_relaxed);
+  return n;
+}
+
+g* gRing::pop() {
+  g* gp = nullptr;
+  popN(&gp, 1);
+  return gp;
+}
+
+namespace {
+
+// Called with sched.lock held.
+void globrunqputbatch(g* const* gs, uint32_t n) {
+  sched.runq.pushN(gs, n);
+  sched.runqsize.fetch_add(int32_t(n), std::memory_order_relaxed);
+}
+
+void globrunqput(g* gp) { globrunqputbatch(&gp, 1); }
 
 // Moves half the local queue plus gp to the global queue (queue full).
 bool runqputslow(p* pp, g* gp, uint32_t head, uint32_t tail) {
@@ -308,9 +338,8 @@ bool runqputslow(p* pp, g* gp, uint32_t head, uint32_t tail) {
   if (randomizeScheduler()) {
     for (uint32_t i = 1; i <= n; i++) std::swap(batch[i], batch[fastrandn(i + 1)]);
   }
-  for (uint32_t i = 0; i < n; i++) batch[i]->schedlink = batch[i + 1];
   lockGuard guard(&sched.lock);
-  globrunqputbatch(batch[0], batch[n], int32_t(n + 1));
+  globrunqputbatch(batch, n + 1);
   return true;
 }
 
@@ -437,17 +466,10 @@ g* globrunqget(p* pp, int32_t max) {
   if (max > 0 && n > max) n = max;
   if (n > int32_t(kRunqSize / 2)) n = kRunqSize / 2;
   sched.runqsize.fetch_sub(n, std::memory_order_relaxed);
-  g* gp = sched.runqhead;
-  sched.runqhead = gp->schedlink;
-  n--;
-  for (; n > 0; n--) {
-    g* g1 = sched.runqhead;
-    sched.runqhead = g1->schedlink;
-    if (sched.runqhead) __builtin_prefetch(sched.runqhead->schedlink);
-    runqput(pp, g1, false);
-  }
-  if (!sched.runqhead) sched.runqtail = nullptr;
-  return gp;
+  g* batch[kRunqSize / 2];
+  sched.runq.popN(batch, uint32_t(n));
+  for (int32_t i = 1; i < n; i++) runqput(pp, batch[i], false);
+  return batch[0];
 }
 
 // ---- G allocation ----------------------------------------------------------------
@@ -493,54 +515,32 @@ g* malg(p* pp) {
 void gfput(p* pp, g* gp) {
   if (!pp) {
     lockGuard guard(&sched.gFreeLock);
-    gp->schedlink = sched.gFree;
-    sched.gFree = gp;
-    sched.gFreeCount++;
+    sched.gFree.push(gp);
     return;
   }
-  gp->schedlink = pp->gFree;
-  pp->gFree = gp;
-  pp->gFreeCount++;
-  if (pp->gFreeCount >= kGFreeLocalMax) {
+  if (pp->gFreeCount == kGFreeLocalMax) {
+    // Keep the most recently freed half (warm in this CPU's cache).
+    constexpr int32_t half = kGFreeLocalMax / 2;
     lockGuard guard(&sched.gFreeLock);
-    while (pp->gFreeCount >= kGFreeLocalMax / 2) {
-      g* g1 = pp->gFree;
-      pp->gFree = g1->schedlink;
-      pp->gFreeCount--;
-      g1->schedlink = sched.gFree;
-      sched.gFree = g1;
-      sched.gFreeCount++;
-    }
+    sched.gFree.pushN(pp->gFree, half);
+    std::copy(pp->gFree + half, pp->gFree + kGFreeLocalMax, pp->gFree);
+    pp->gFreeCount = half;
   }
+  pp->gFree[pp->gFreeCount++] = gp;
 }
 
 g* gfget(p* pp) {
-  if (pp && !pp->gFree && sched.gFreeCount > 0) {
-    lockGuard guard(&sched.gFreeLock);
-    while (pp->gFreeCount < kGFreeLocalMax / 2 && sched.gFree) {
-      g* g1 = sched.gFree;
-      sched.gFree = g1->schedlink;
-      sched.gFreeCount--;
-      g1->schedlink = pp->gFree;
-      pp->gFree = g1;
-      pp->gFreeCount++;
-    }
-  }
-  if (pp && pp->gFree) {
-    g* gp = pp->gFree;
-    pp->gFree = gp->schedlink;
-    pp->gFreeCount--;
-    return gp;
-  }
   if (!pp) {
     lockGuard guard(&sched.gFreeLock);
-    if (g* gp = sched.gFree) {
-      sched.gFree = gp->schedlink;
-      sched.gFreeCount--;
-      return gp;
-    }
+    return sched.gFree.pop();
   }
-  return nullptr;
+  if (pp->gFreeCount == 0) {
+    if (sched.gFree.size.load(std::memory_order_relaxed) == 0) return nullptr;
+    lockGuard guard(&sched.gFreeLock);
+    pp->gFreeCount = int32_t(sched.gFree.popN(pp->gFree, kGFreeLocalMax / 2));
+    if (pp->gFreeCount == 0) return nullptr;
+  }
+  return pp->gFree[--pp->gFreeCount];
 }
 
 int64_t newGoid(p* pp) {
@@ -680,7 +680,9 @@ void prefetchQueued(p* pp) {
   uint32_t queued = pp->runqtail.load(std::memory_order_relaxed) - head;
   if (queued == 0 || queued > kRunqSize) return;
   g* next = pp->runq[head % kRunqSize].load(std::memory_order_relaxed);
-  if (auto* sp = reinterpret_cast<const char*>(next->sched.sp)) {  // 0: never ran, no stack yet
+  // Relaxed atomic: a thief may be running next and switching it out.
+  uintptr_t nextsp = std::atomic_ref<uintptr_t>(next->sched.sp).load(std::memory_order_relaxed);
+  if (auto* sp = reinterpret_cast<const char*>(nextsp)) {  // 0: never ran, no stack yet
     for (int line = 0; line < 4; line++) __builtin_prefetch(sp + 64 * line);
   }
   if (queued > 1) __builtin_prefetch(pp->runq[(head + 1) % kRunqSize].load(std::memory_order_relaxed));
@@ -1265,10 +1267,8 @@ void injectglist(gList* list) {
     if (idle < toGlobal) toGlobal = idle;
   }
   if (toGlobal > 0) {
-    gList global;
-    for (int32_t i = 0; i < toGlobal; i++) global.push(list->pop());
     lock(&sched.lock);
-    globrunqputbatch(global.head, global.tail, global.n);
+    for (int32_t i = 0; i < toGlobal; i++) globrunqput(list->pop());
     unlock(&sched.lock);
     for (int32_t i = 0; i < toGlobal && sched.npidle.load(std::memory_order_relaxed) > 0; i++) {
       startm(nullptr, false);
@@ -1908,13 +1908,10 @@ p* procresize(int32_t nprocs) {
     p* pp = allp[i];
     bool dummy;
     while (g* gp = runqget(pp, &dummy)) globrunqput(gp);
-    while (g* gp = pp->gFree) {
-      pp->gFree = gp->schedlink;
-      pp->gFreeCount--;
+    {
       lockGuard guard(&sched.gFreeLock);
-      gp->schedlink = sched.gFree;
-      sched.gFree = gp;
-      sched.gFreeCount++;
+      sched.gFree.pushN(pp->gFree, uint32_t(pp->gFreeCount));
+      pp->gFreeCount = 0;
     }
     stackcacheRelease(pp);
     moveTimers(&allp[0]->timers, &pp->timers);

@@ -186,6 +186,24 @@ struct alignas(64) m {
 };
 
 constexpr uint32_t kRunqSize = 256;
+constexpr int32_t kGFreeLocalMax = 64;  // a P's free-G cache
+
+// A FIFO of G pointers that grows as needed (the global run queue, the
+// global free-G pool). Batches move between it and the Ps' arrays as
+// pointers: a linked list through g.schedlink made every transfer walk the
+// gs, each a cache miss on a line another CPU last wrote (half of `go`'s
+// cost at GOMAXPROCS=2 went to those walks). The caller holds the lock
+// that guards it.
+struct gRing {
+  g** buf = nullptr;
+  uint32_t cap = 0, head = 0;
+  std::atomic<uint32_t> size{0};  // also read without the lock, as a hint
+  void push(g* gp);
+  void pushN(g* const* gs, uint32_t n);
+  g* pop();  // null if empty
+  // Pops up to n into out; returns how many.
+  uint32_t popN(g** out, uint32_t n);
+};
 
 enum Pstatus : uint32_t { _Pidle = 0, _Prunning = 1, _Psyscall = 2, _Pgcstop = 3, _Pdead = 4 };
 
@@ -203,8 +221,9 @@ struct alignas(64) p {
   // The G readied by the running G; runs next, inheriting the time slice,
   // so communicating pairs stay on one P.
   alignas(64) std::atomic<g*> runnext{nullptr};
-  // Free Gs (status _Gdead) with their stacks detached.
-  g* gFree = nullptr;
+  // Free Gs (status _Gdead) with their stacks detached; a stack of
+  // pointers, so taking one does not read the (cold) g.
+  g* gFree[kGFreeLocalMax];
   int32_t gFreeCount = 0;
   // sudog cache (acquireSudog/releaseSudog).
   sudog* sudogcache[128];
@@ -235,12 +254,10 @@ struct schedt {
   p* pidle = nullptr;           // sched.lock
   std::atomic<int32_t> npidle{0};
   std::atomic<int32_t> nmspinning{0};
-  g* runqhead = nullptr;        // sched.lock
-  g* runqtail = nullptr;        // sched.lock
-  std::atomic<int32_t> runqsize{0};
+  gRing runq;                   // sched.lock: the global run queue
+  std::atomic<int32_t> runqsize{0};  // runq.size, readable without the lock
   mutex gFreeLock;
-  g* gFree = nullptr;           // gFreeLock
-  int32_t gFreeCount = 0;       // gFreeLock
+  gRing gFree;                  // gFreeLock
   mutex sudoglock;
   sudog* sudogcache = nullptr;  // sudoglock
   std::atomic<uint32_t> gcwaiting{0};  // stop-the-world requested

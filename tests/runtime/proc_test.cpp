@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <set>
@@ -21,6 +22,7 @@
 #include "gort/sync.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/os_linux.hpp"
+#include "runtime/runtime2.hpp"
 #include "support/procs_test.hpp"
 
 namespace {
@@ -257,6 +259,27 @@ TEST_P(ProcTest, GOMAXPROCSChangesUnderLoad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, ProcTest, ::testing::Values(1, 2, 4, 8));
+
+// The pointer FIFO behind the global run queue and free-G pool: order kept
+// across growth while the ring has wrapped, partial pops, empty pops.
+TEST(Proc, GRingKeepsOrderAcrossGrowth) {
+  gort::internal::gRing ring;
+  std::vector<gort::internal::g*> in;
+  for (uintptr_t i = 1; i <= 1000; i++) in.push_back(reinterpret_cast<gort::internal::g*>(i * 64));
+  size_t next = 0, popped = 0;
+  gort::internal::g* out[200];
+  while (next < in.size()) {
+    uint32_t n = uint32_t(std::min<size_t>(150, in.size() - next));
+    ring.pushN(&in[next], n);  // grows from 256 while head has moved
+    next += n;
+    uint32_t got = ring.popN(out, 100);
+    for (uint32_t i = 0; i < got; i++) ASSERT_EQ(out[i], in[popped++]);
+  }
+  while (gort::internal::g* gp = ring.pop()) ASSERT_EQ(gp, in[popped++]);
+  EXPECT_EQ(popped, in.size());
+  EXPECT_EQ(ring.popN(out, 10), 0u);
+  delete[] ring.buf;
+}
 
 // Threads increment a counter under lock/unlock, the holder sometimes
 // off-CPU; returns the count. More threads than CPUs, short critical
