@@ -149,7 +149,7 @@ bool netpollblock(pollDesc* pd, int mode) {
   }
   // Re-check after announcing the wait: a deadline or close that happened
   // before pdWait was visible did not see us.
-  if (checkerr(pd, mode) == pollNoError) gopark(blockcommit, gpp, waitReason::ioWait);
+  if (checkerr(pd, mode) == pollNoError) goparkHandoff(blockcommit, gpp, waitReason::ioWait, true);
   uintptr_t old = gpp->exchange(pdNil, std::memory_order_acq_rel);
   if (old > pdWait) throw_("runtime: corrupted polldesc");
   return old == pdReady;

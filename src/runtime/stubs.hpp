@@ -43,11 +43,12 @@ uint32_t fastrandn(uint32_t n);  // uniform in [0, n)
 // marked waiting; if it returns false the G is resumed at once. The G must
 // hold no runtime lock other than the one unlockf releases.
 void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason);
-// gopark for an unlockf that always returns true: if the G that schedule()
-// would run next is the one in runnext (typically the partner this G just
-// readied), switches straight to it instead of through g0; the partner
-// runs unlockf(gp, lock) before it continues.
-void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason);
+// gopark that, if the G schedule() would run next is the one in runnext
+// (typically the partner this G just readied) or, with queueHead, the head
+// of the local queue, switches straight to it instead of through g0; the
+// partner runs unlockf(gp, lock) before it continues (and readies gp again
+// if unlockf refuses the park).
+void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason, bool queueHead = false);
 // Park releasing a runtime mutex (the common case).
 void goparkunlock(mutex* l, waitReason reason);
 // Make gp runnable; it runs next on the current P.
