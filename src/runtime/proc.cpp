@@ -665,7 +665,6 @@ void gogo(m* mp, g* gp) {
   setg(mp->g0);
 }
 
-// Runs gp on the current M. Runs on g0; returns when gp switches back.
 // Starts fetching the top of a parked G's stack, where swapcontext pops its
 // registers and the frames it returns through begin: with thousands of
 // goroutines (a server's connections) each resumes on a stack that left
@@ -692,6 +691,7 @@ void prefetchQueued(p* pp) {
   if (queued > 1) __builtin_prefetch(pp->runq[(head + 1) % kRunqSize].load(std::memory_order_relaxed));
 }
 
+// Runs gp on the current M. Runs on g0; returns when gp switches back.
 void execute(m* mp, g* gp, bool inheritTime) {
   prefetchQueued(mp->pp);
   mp->curg = gp;
@@ -719,7 +719,7 @@ g* goexit0(g* gp, m* mp);
 // saved by then, so its unlock function may let others ready it. A
 // goroutine parking in the poller, with runnext empty, takes the head of
 // the local queue the same way: the next goroutine the poller readied
-// (echo -2..3%; for channel parks it measured 5% slower on selectfan, so
+// (echo -3..5%; for channel parks it measured 5% slower on selectfan, so
 // they keep to runnext). An unlock function that refuses the park (the
 // poller's, when the I/O became ready first) makes the parked G runnable
 // again, next.
@@ -758,7 +758,8 @@ void resumed(g* gp, void* fake, uint32_t depth) {
 }
 
 // The G schedule() would run next if the current G parked now, taken from
-// runnext; null if schedule() has other work to do first.
+// runnext or (queueHead) the local queue's head; null if schedule() has
+// other work to do first.
 g* handoffTarget(m* mp, bool queueHead, bool* inheritTime) {
   if (mp->lockedg || debug.migrateonpark || sched.gcwaiting.load(std::memory_order_acquire)) return nullptr;
   p* pp = mp->pp;

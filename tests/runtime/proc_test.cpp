@@ -23,6 +23,7 @@
 #include "runtime/lock_futex.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/runtime2.hpp"
+#include "runtime/stubs.hpp"
 #include "support/procs_test.hpp"
 
 namespace {
@@ -259,6 +260,34 @@ TEST_P(ProcTest, GOMAXPROCSChangesUnderLoad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Procs, ProcTest, ::testing::Values(1, 2, 4, 8));
+
+// goparkHandoff whose unlock function refuses the park (the poller's commit
+// when the I/O became ready first): the partner it switched to readies the
+// parker again instead of dying on "refused the park", and the parker
+// resumes. (Sanitizer builds randomise runnext and send some parks through
+// g0, where a refusal resumes the parker at once; the normal build takes
+// the hand-off every time.)
+TEST(Proc, HandoffParkRefusedByItsUnlockFunctionResumesTheParker) {
+  int prev = gort::runtime::GOMAXPROCS(1);
+  std::atomic<int> resumed{0};
+  gort::sync::WaitGroup wg;
+  for (int i = 0; i < 20; i++) {
+    wg.Add(2);
+    gort::go([&] {
+      gort::go([&] { wg.Done(); });  // runnext: the hand-off's partner
+      {
+        gort::internal::RuntimeEntry entry;
+        gort::internal::goparkHandoff([](gort::internal::g*, void*) { return false; }, nullptr,
+                                      gort::internal::waitReason::ioWait, true);
+      }
+      resumed++;
+      wg.Done();
+    });
+  }
+  wg.Wait();
+  EXPECT_EQ(resumed.load(), 20);
+  gort::runtime::GOMAXPROCS(prev);
+}
 
 // The pointer FIFO behind the global run queue and free-G pool: order kept
 // across growth while the ring has wrapped, partial pops, empty pops.
