@@ -6,7 +6,8 @@
 #   tsan     -DGORT_SANITIZE=thread, tests only; ctest under `setarch -R`
 #   install  `cmake --install` of the normal tree into a temporary prefix, then
 #            tests/install built against it with find_package(gort) and again
-#            with add_subdirectory(<repo>); both consumers are run
+#            with add_subdirectory(<repo>) under link-time optimisation (which
+#            sees the whole runtime at once); both consumers are run
 #
 # Usage: scripts/test.sh [normal|asan|tsan|install ...]   (default: all four)
 # Environment:
@@ -122,7 +123,7 @@ install_consumers() {
   for mode in find_package add_subdirectory; do
     dir=$base/$mode
     local how=(-DCMAKE_PREFIX_PATH="$inst")
-    [ $mode = add_subdirectory ] && how=(-DGORT_SOURCE_DIR="$repo")
+    [ $mode = add_subdirectory ] && how=(-DGORT_SOURCE_DIR="$repo" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON)
     note "install: $mode consumer in $dir"
     if run_logged "$dir.configure.log" cmake -S "$repo/tests/install" -B "$dir" -G Ninja \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo "${how[@]}" &&

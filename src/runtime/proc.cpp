@@ -69,7 +69,9 @@
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
 
-__attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g = nullptr;
+// Only asm (getg/setg, asm_amd64.S) names it: `used` keeps link-time
+// optimisation from dropping it.
+__attribute__((used, tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g = nullptr;
 
 namespace __cxxabiv1 {
 struct __cxa_eh_globals;

@@ -34,7 +34,13 @@ inline g* getg() {
   asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(r));
   return r;
 }
-inline void setg(g* gp) { gort_tls_g = gp; }
+// Written through asm as well: C++ never reads the variable (getg's asm
+// does), so with link-time optimisation a plain store is a dead store and
+// the compiler deletes it.
+inline void setg(g* gp) {
+  uintptr_t off;
+  asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %1, %%fs:(%0)" : "=&r"(off) : "r"(gp) : "memory");
+}
 
 void gostartInit(g* gp);
 uintptr_t traceFrame(uintptr_t savedSp, void* request);
