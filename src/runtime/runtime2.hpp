@@ -92,27 +92,28 @@ constexpr size_t kClosureInline = 64;
 using GoEntry = void (*)(void* closure);
 
 struct alignas(64) g {
+  // The first cache line holds what every switch, park and ready touches.
   gobuf sched;  // must stay first: asm_amd64.h G_SCHED
-  stack stk;
-  struct StackSlot* slot = nullptr;  // stack.cpp; null until first run
   std::atomic<uint32_t> atomicstatus{_Gidle};
   waitReason waitreason = waitReason::zero;
   bool preempt = false;
   bool paniconfault = false;  // debug::SetPanicOnFault
-  std::atomic<uint32_t> selectDone{0};  // select wake-up race (select.cpp)
-  int64_t goid = 0;
   m* mp = nullptr;        // M running this G, or null
   m* lockedm = nullptr;   // LockOSThread: the M this G is wired to
   g* schedlink = nullptr; // run queue / free list link
   int64_t waitsince = 0;  // cputicks when parked, to sysmon's 10 ms (for dumps)
+  EhGlobals eh;
   void* param = nullptr;  // passed by the readier (sudog that completed)
+  std::atomic<uint32_t> selectDone{0};  // select wake-up race (select.cpp)
+  stack stk;
+  struct StackSlot* slot = nullptr;  // stack.cpp; null until first run
+  int64_t goid = 0;
   sudog* waiting = nullptr;  // sudogs this G waits on (select: several)
   int64_t parentGoid = 0;
   uintptr_t gopc = 0;     // pc of the `go` call site
   GoEntry entry = nullptr;
   void* closure = nullptr;  // &inlineClosure[0] or a heap block
   size_t closureAlign = 0;  // alignment of a heap closure
-  EhGlobals eh;
   struct PanicCtx* _panic = nullptr;        // innermost panic running deferred calls (panic.cpp)
   struct AncestorInfo* ancestors = nullptr;  // GODEBUG=tracebackancestors (traceback.cpp)
   void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
