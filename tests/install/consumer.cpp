@@ -3,9 +3,12 @@
 // (add_subdirectory). It includes every public header through gort/gort.hpp,
 // so a header that needs something not installed fails here. 100 goroutines
 // send their numbers over a channel, a WaitGroup says when they are done;
-// the exit status tells whether the sum came out right.
+// then a deferred recover() takes the panic of a misused WaitGroup (under
+// link-time optimisation the library's code inlines into this file's). The
+// exit status tells whether both came out right.
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "gort/gort.hpp"
 
@@ -30,6 +33,16 @@ void consumerMain() {
   std::printf("consumer: %d goroutines summed to %d (%s), runtime %s\n", kGoroutines, sum,
               sum == want ? "ok" : "WRONG", gort::runtime::Version().c_str());
   if (sum != want) std::exit(1);
+
+  std::string recovered;
+  gort::func([&](gort::Defer& defer) {
+    defer([&] {
+      if (auto r = gort::recover()) recovered = r.String();
+    });
+    wg.Done();  // the counter is zero: panics
+  });
+  std::printf("consumer: recovered \"%s\"\n", recovered.c_str());
+  if (recovered != "sync: negative WaitGroup counter") std::exit(1);
 }
 
 }  // namespace
