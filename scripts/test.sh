@@ -4,14 +4,17 @@
 #   normal   RelWithDebInfo tree with tests, benchmarks and examples; ctest
 #   asan     -DGORT_SANITIZE=address (ASan+UBSan), tests only; ctest
 #   tsan     -DGORT_SANITIZE=thread, tests only; ctest under `setarch -R`
+#   lto      link-time optimisation (CMAKE_INTERPROCEDURAL_OPTIMIZATION), tests
+#            only; ctest. The optimiser then sees the runtime whole: a store
+#            only asm reads, a frame a skip count relies on, can vanish
 #   install  `cmake --install` of the normal tree into a temporary prefix, then
 #            tests/install built against it with find_package(gort) and again
 #            with add_subdirectory(<repo>) under link-time optimisation (which
 #            sees the whole runtime at once); both consumers are run
 #
-# Usage: scripts/test.sh [normal|asan|tsan|install ...]   (default: all four)
+# Usage: scripts/test.sh [normal|asan|tsan|lto|install ...]   (default: all five)
 # Environment:
-#   GORT_BUILD_PREFIX  build trees are $GORT_BUILD_PREFIX, -asan, -tsan, -install
+#   GORT_BUILD_PREFIX  build trees are $GORT_BUILD_PREFIX, -asan, -tsan, -lto, -install
 #                      (default <repo>/build-test)
 #   GORT_JOBS          parallel compile and test jobs (default 2)
 #   GORT_TEST_TIMEOUT  seconds one test may run (default 120)
@@ -28,9 +31,9 @@ test_timeout=${GORT_TEST_TIMEOUT:-120}
 read -r -a ctest_extra <<<"${GORT_CTEST_ARGS:-}"
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(normal asan tsan install)
+[ ${#steps[@]} -eq 0 ] && steps=(normal asan tsan lto install)
 for s in "${steps[@]}"; do
-  case $s in normal | asan | tsan | install) ;; *) echo "test.sh: unknown step '$s'" >&2; exit 2 ;; esac
+  case $s in normal | asan | tsan | lto | install) ;; *) echo "test.sh: unknown step '$s'" >&2; exit 2 ;; esac
 done
 
 "$repo/scripts/deps.sh" || { echo "test.sh: scripts/deps.sh failed" >&2; exit 1; }
@@ -143,6 +146,7 @@ for s in "${steps[@]}"; do
     normal) tree normal "$prefix" ;;
     asan) tree asan "$prefix-asan" -DGORT_SANITIZE=address -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF ;;
     tsan) tree tsan "$prefix-tsan" -DGORT_SANITIZE=thread -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF ;;
+    lto) tree lto "$prefix-lto" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF ;;
     install) install_consumers ;;
   esac
 done

@@ -317,7 +317,9 @@ bool forwardsTo(void* stub, void* target) {
 
 }  // namespace
 
-int callersPCs(int skip, uintptr_t* pcs, int max) {
+// Skips its own frame, so it must have one (link-time optimisation would
+// otherwise inline it into Callers and skip that).
+[[gnu::noinline]] int callersPCs(int skip, uintptr_t* pcs, int max) {
   struct Walk {
     int skip;
     uintptr_t* pcs;
