@@ -6,7 +6,23 @@
 // pointer. Such stale notifications are harmless: the sequence numbers
 // reject stale deadlines, and a stale readiness only makes the next
 // operation retry its system call once.
+//
+// Homes (GOMAXPROCS > 1; Go has no such thing). A goroutine readied by the
+// poller runs on the P that polled, so the two ends of a connection, and a
+// connection and the CPU where the kernel delivers its data, land on
+// different CPUs at random, and every message's socket state crosses
+// between their caches. Every 8th read wait asks the kernel on which CPU
+// the socket's data last arrived (SO_INCOMING_CPU: the sender's for
+// loopback, the receive queue's interrupt CPU for a network card) and, if a
+// P runs there, makes it the descriptor's home: injectglist queues its
+// readied goroutines on that P (proc.cpp, the P's inbox). A goroutine
+// already on that CPU keeps its descriptor where it is; one elsewhere moves
+// with probability 1/2, so that the two ends of a connection, each seeing
+// the other's CPU, do not swap forever. Descriptors that are not inet
+// sockets report no CPU and keep no home.
 #include "runtime/netpoll.hpp"
+
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -135,8 +151,28 @@ bool blockcommit(g* gp, void* word) {
   return true;
 }
 
+constexpr int32_t kNoHome = -2;  // pd.home of a descriptor that is no socket
+
+void checkHome(pollDesc* pd) {
+  if (gomaxprocs.load(std::memory_order_relaxed) <= 1) return;
+  uint32_t n = pd->reads.load(std::memory_order_relaxed) + 1;
+  pd->reads.store(n, std::memory_order_relaxed);  // a hint: lost updates do not matter
+  if (n % 8 != 0 || pd->home.load(std::memory_order_relaxed) == kNoHome) return;
+  int cpu = -1;
+  socklen_t len = sizeof(cpu);
+  if (getsockopt(pd->fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0) {
+    pd->home.store(kNoHome, std::memory_order_relaxed);
+    return;
+  }
+  int32_t home = pollHomeOf(cpu);
+  if (home < 0) return;
+  p* pp = getg()->mp->pp;
+  if (home == pp->id || (fastrand() & 1)) pd->home.store(home, std::memory_order_relaxed);
+}
+
 // Parks until mode is ready or unblocked; true if I/O is ready.
 bool netpollblock(pollDesc* pd, int mode) {
+  if (mode == 'r') checkHome(pd);
   std::atomic<uintptr_t>* gpp = modeWord(pd, mode);
   for (;;) {
     uintptr_t old = pdReady;
@@ -192,11 +228,15 @@ void netpollGenericInit() {
 bool netpollAnyWaiters() { return waiters.load(std::memory_order_relaxed) > 0; }
 
 void netpollready(gList* list, pollDesc* pd, int mode) {
+  auto add = [list, pd](g* gp) {
+    gp->pollHome = int16_t(pd->home.load(std::memory_order_relaxed));
+    list->push(gp);
+  };
   if (mode == 'r' || mode == 'r' + 'w') {
-    if (g* gp = netpollunblock(pd, 'r', true)) list->push(gp);
+    if (g* gp = netpollunblock(pd, 'r', true)) add(gp);
   }
   if (mode == 'w' || mode == 'r' + 'w') {
-    if (g* gp = netpollunblock(pd, 'w', true)) list->push(gp);
+    if (g* gp = netpollunblock(pd, 'w', true)) add(gp);
   }
 }
 
@@ -217,6 +257,8 @@ pollDesc* pollOpen(int fd, int* errnoOut) {
     pd->wseq++;
     pd->rg.store(pdNil, std::memory_order_relaxed);
     pd->wg.store(pdNil, std::memory_order_relaxed);
+    pd->home.store(-1, std::memory_order_relaxed);
+    pd->reads.store(0, std::memory_order_relaxed);
     pd->rd = pd->wd = 0;
     publishInfo(pd);
   }

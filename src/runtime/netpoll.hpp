@@ -50,6 +50,8 @@ struct pollDesc {
   std::atomic<uintptr_t> rg{0};      // see above
   std::atomic<uintptr_t> wg{0};
   std::atomic<uint32_t> info{0};     // pollInfo bits, readable without lock
+  std::atomic<int32_t> home{-1};     // P to queue its readied Gs on; -1 any, -2 no socket (netpoll.cpp)
+  std::atomic<uint32_t> reads{0};    // read waits, to space out the home checks
   mutex lock;                        // guards the fields below
   bool closing = false;
   uintptr_t rseq = 0, wseq = 0;      // bumped on deadline change and reuse
@@ -87,6 +89,9 @@ extern std::atomic<int64_t> netpollPollUntil;
 // A timer now expires at when: wake the poller if it sleeps past it, or
 // wake a P (proc.cpp).
 void wakeNetPoller(int64_t when);
+// The P whose M last scheduled on CPU cpu, the current one first (proc.cpp);
+// -1 if none, or if GOMAXPROCS is 1.
+int32_t pollHomeOf(int cpu);
 
 // Platform back end (netpoll_epoll.cpp).
 void netpollinit();

@@ -7,7 +7,10 @@
 // there and inherits the time slice, so a producer/consumer pair ping-pongs
 // on one P without touching shared state. Overflow and Gosched go to the
 // global queue under sched.lock, which every P checks at least every 61
-// schedule ticks so that it cannot starve.
+// schedule ticks so that it cannot starve. With GOMAXPROCS > 1 a P also has
+// an inbox: goroutines the poller readied for a descriptor homed on it
+// (netpoll.cpp); any M pushes, the owner moves it into the run queue, a
+// thief takes it whole.
 //
 // An M with nothing to run becomes "spinning" and tries to steal; at most
 // half of the busy Ps' worth of Ms spin at once. A spinning M that finds
@@ -270,7 +273,36 @@ m* mget() {
 
 // ---- run queues ----------------------------------------------------------------
 
+// ---- inboxes (Gs readied for another P by a poller) ----
+
+void inboxPush(p* pp, g* gp) {
+  g* head = pp->inbox.load(std::memory_order_relaxed);
+  do gp->schedlink = head;
+  while (!pp->inbox.compare_exchange_weak(head, gp, std::memory_order_seq_cst, std::memory_order_relaxed));
+}
+
+// Takes pp's whole inbox, oldest first.
+gList inboxTake(p* pp) {
+  gList list;
+  if (!pp->inbox.load(std::memory_order_relaxed)) return list;
+  g* gp = pp->inbox.exchange(nullptr, std::memory_order_acq_rel);
+  g* oldestFirst = nullptr;
+  while (gp) {
+    g* next = gp->schedlink;
+    gp->schedlink = oldestFirst;
+    oldestFirst = gp;
+    gp = next;
+  }
+  while (oldestFirst) {
+    g* next = oldestFirst->schedlink;
+    list.push(oldestFirst);
+    oldestFirst = next;
+  }
+  return list;
+}
+
 bool runqempty(p* pp) {
+  if (pp->inbox.load(std::memory_order_seq_cst)) return false;
   // A consistent snapshot: runnext can move into the queue between loads.
   for (;;) {
     uint32_t head = pp->runqhead.load(std::memory_order_acquire);
@@ -393,6 +425,10 @@ void runqput(p* pp, g* gp, bool next) {
 
 // Owner only. inheritTime: gp came from runnext and keeps the time slice.
 g* runqget(p* pp, bool* inheritTime) {
+  if (pp->inbox.load(std::memory_order_relaxed)) {
+    gList list = inboxTake(pp);
+    while (g* gp = list.pop()) runqput(pp, gp, false);
+  }
   g* next = pp->runnext.load(std::memory_order_relaxed);
   if (next && runnextTake(pp, next)) {
     *inheritTime = true;
@@ -766,6 +802,7 @@ g* handoffTarget(m* mp, bool queueHead, bool* inheritTime) {
   if (mp->lockedg || debug.migrateonpark || sched.gcwaiting.load(std::memory_order_acquire)) return nullptr;
   p* pp = mp->pp;
   if (pp->schedtick % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) return nullptr;
+  if (pp->inbox.load(std::memory_order_relaxed)) return nullptr;  // runqget queues them first
   int64_t when = pp->timers.minWhen.load(std::memory_order_acquire);
   if (when != 0 && when <= nanotime()) return nullptr;
   g* next = pp->runnext.load(std::memory_order_relaxed);
@@ -1283,16 +1320,46 @@ void preemptall() {
 // Ps; wakeNetPoller breaks that sleep when an earlier timer is armed, and
 // wakep covers the case where nobody sleeps in the poller yet.
 
-// Makes the Gs of list runnable: some on the global queue for idle Ps
-// (starting Ms for them), the rest on the current P, if any.
+// Queues each G of list whose descriptor is homed on another running P in
+// that P's inbox (netpoll.cpp says why) and leaves the rest in list. A P
+// seen idle after the push may never look: its inbox goes to the global
+// queue (findRunnable takes the other side of this race).
+void sendHome(gList* list, p* pp) {
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  gList stay;
+  while (g* gp = list->pop()) {
+    int32_t home = gp->pollHome;
+    gp->pollHome = -1;
+    p* hp = home >= 0 && home < procs ? allp[home] : nullptr;
+    if (!hp || hp == pp || hp->status.load(std::memory_order_acquire) != _Prunning) {
+      stay.push(gp);
+      continue;
+    }
+    inboxPush(hp, gp);
+    if (hp->status.load(std::memory_order_seq_cst) != _Prunning) {
+      lock(&sched.lock);
+      gList homed = inboxTake(hp);
+      while (g* h = homed.pop()) globrunqput(h);
+      unlock(&sched.lock);
+      wakep();
+    }
+  }
+  *list = stay;
+}
+
+// Makes the Gs of list runnable: those homed on another P in its inbox,
+// some on the global queue for idle Ps (starting Ms for them), the rest on
+// the current P, if any.
 void injectglist(gList* list) {
   if (list->empty()) return;
   for (g* gp = list->head; gp; gp = gp->schedlink) {
     san::release(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
-    prefetchStackTop(gp);
   }
   p* pp = currentP();
+  if (gomaxprocs.load(std::memory_order_relaxed) > 1) sendHome(list, pp);
+  // The stacks of the Gs that run here (not those sent home).
+  for (g* gp = list->head; gp; gp = gp->schedlink) prefetchStackTop(gp);
   int32_t toGlobal = list->n;
   if (pp) {
     int32_t idle = sched.npidle.load(std::memory_order_relaxed);
@@ -1380,6 +1447,18 @@ bool pollBlocking(m* mp, int64_t pollUntil, g** gpOut) {
 
 }  // namespace
 
+int32_t pollHomeOf(int cpu) {
+  p* pp = currentP();
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  if (!pp || procs <= 1 || cpu < 0) return -1;
+  if (pp->cpu.load(std::memory_order_relaxed) == cpu) return pp->id;
+  // An idle P may be the home too: injectglist only sends to running ones.
+  for (int32_t i = 0; i < procs; i++) {
+    if (allp[i]->cpu.load(std::memory_order_relaxed) == cpu) return i;
+  }
+  return -1;
+}
+
 void wakeNetPoller(int64_t when) {
   if (netpollLastpoll.load(std::memory_order_seq_cst) == 0) {
     int64_t pollUntil = netpollPollUntil.load(std::memory_order_relaxed);
@@ -1408,6 +1487,12 @@ g* stealWork(p* pp, bool* inheritTime) {
     for (int32_t k = 0; k < procs; k++) {
       p* p2 = allp[(start + uint32_t(k) * stride) % uint32_t(procs)];
       if (p2 == pp || sched.gcwaiting.load(std::memory_order_relaxed)) continue;
+      gList homed = inboxTake(p2);
+      if (g* gp = homed.pop()) {
+        while (g* rest = homed.pop()) runqput(pp, rest, false);
+        *inheritTime = false;
+        return gp;
+      }
       if (p2->status.load(std::memory_order_relaxed) == _Pidle) continue;
       if (g* gp = runqsteal(pp, p2, stealRunNextG)) {
         *inheritTime = false;
@@ -1422,6 +1507,7 @@ g* findRunnable(bool* inheritTime) {
   m* mp = getm();
 top:
   p* pp = mp->pp;
+  if (gomaxprocs.load(std::memory_order_relaxed) > 1) pp->cpu.store(sched_getcpu(), std::memory_order_relaxed);
   if (sched.gcwaiting.load(std::memory_order_acquire)) {
     gcstopm();
     goto top;
@@ -1481,6 +1567,20 @@ top:
   if (releasep() != pp) throw_("findrunnable: wrong p");
   pidleput(pp);
   unlock(&sched.lock);
+  // A poller that pushed to our inbox before seeing the P idle left the Gs
+  // there (it rescues them only if it sees the P idle): take them back.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (pp->inbox.load(std::memory_order_relaxed)) {
+    lock(&sched.lock);
+    gList homed = inboxTake(pp);
+    while (g* gp = homed.pop()) globrunqput(gp);
+    p* np = pidleget();
+    unlock(&sched.lock);
+    if (np) {
+      acquirep(np);
+      goto top;
+    }
+  }
 
   if (mp->spinning) {
     // Drop the spinning count first, then look again: either a submitter
@@ -1939,6 +2039,8 @@ p* procresize(int32_t nprocs) {
   for (int32_t i = nprocs; i < old; i++) {
     p* pp = allp[i];
     bool dummy;
+    gList homed = inboxTake(pp);
+    while (g* gp = homed.pop()) globrunqput(gp);
     while (g* gp = runqget(pp, &dummy)) globrunqput(gp);
     {
       lockGuard guard(&sched.gFreeLock);

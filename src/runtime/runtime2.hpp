@@ -97,7 +97,9 @@ struct alignas(64) g {
   std::atomic<uint32_t> atomicstatus{_Gidle};
   waitReason waitreason = waitReason::zero;
   bool preempt = false;
-  bool paniconfault = false;  // debug::SetPanicOnFault
+  // The P the poller should queue this G on (its descriptor's home, see
+  // netpoll.cpp), or -1: set by netpollready, read by injectglist.
+  int16_t pollHome = -1;
   m* mp = nullptr;        // M running this G, or null
   m* lockedm = nullptr;   // LockOSThread: the M this G is wired to
   g* schedlink = nullptr; // run queue / free list link
@@ -105,6 +107,7 @@ struct alignas(64) g {
   EhGlobals eh;
   void* param = nullptr;  // passed by the readier (sudog that completed)
   std::atomic<uint32_t> selectDone{0};  // select wake-up race (select.cpp)
+  bool paniconfault = false;  // debug::SetPanicOnFault
   stack stk;
   struct StackSlot* slot = nullptr;  // stack.cpp; null until first run
   int64_t goid = 0;
@@ -222,6 +225,11 @@ struct alignas(64) p {
   // The G readied by the running G; runs next, inheriting the time slice,
   // so communicating pairs stay on one P.
   alignas(64) std::atomic<g*> runnext{nullptr};
+  // Gs other Ms' pollers readied for this P (their descriptors are homed
+  // here): a stack linked through g.schedlink, pushed by anyone, taken
+  // whole by the owner (into runq) or a thief. Part of the P's queued work.
+  alignas(64) std::atomic<g*> inbox{nullptr};
+  std::atomic<int32_t> cpu{-1};  // the CPU its M last scheduled on (GOMAXPROCS > 1)
   // Free Gs (status _Gdead) with their stacks detached; a stack of
   // pointers, so taking one does not read the (cold) g.
   g* gFree[kGFreeLocalMax];

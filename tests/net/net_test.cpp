@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/io.hpp"
 #include "gort/net.hpp"
@@ -97,6 +98,30 @@ void roundTrips(const std::string& network, const std::string& addr, int conns, 
 
 TEST_P(NetTest, TCP4RoundTrips) {
   gort::Run([] { roundTrips("tcp", "127.0.0.1:0", 20, 50); });
+}
+
+// Many round trips give each descriptor a home P (netpoll.cpp), so the
+// poller queues goroutines in other Ps' inboxes; GOMAXPROCS changing under
+// the traffic retires Ps with full inboxes and makes pushes race with Ps
+// going idle and stopping. Every round trip must still complete.
+TEST_P(NetTest, TCPRoundTripsWhileGomaxprocsChanges) {
+  gort::Run([] {
+    std::atomic<bool> stop{false};
+    auto flipped = gort::make_chan<int>();
+    gort::go([&stop, flipped] {
+      int procs[] = {2, 4, 1, 3};
+      int prev = gort::runtime::GOMAXPROCS(0);
+      for (int i = 0; !stop.load(); i++) {
+        gort::runtime::GOMAXPROCS(procs[i % 4]);
+        time::Sleep(500 * time::Microsecond);
+      }
+      gort::runtime::GOMAXPROCS(prev);
+      flipped.send(1);
+    });
+    roundTrips("tcp", "127.0.0.1:0", 32, 400);
+    stop.store(true);
+    flipped.recv();
+  });
 }
 
 TEST_P(NetTest, TCP6RoundTrips) {
