@@ -424,11 +424,9 @@ void runqput(p* pp, g* gp, bool next) {
 }
 
 // Owner only. inheritTime: gp came from runnext and keeps the time slice.
-g* runqget(p* pp, bool* inheritTime) {
-  if (pp->inbox.load(std::memory_order_relaxed)) {
-    gList list = inboxTake(pp);
-    while (g* gp = list.pop()) runqput(pp, gp, false);
-  }
+// runqget without the inbox (procresize, which holds sched.lock that an
+// overflowing runqput would take).
+g* runqgetQueued(p* pp, bool* inheritTime) {
   g* next = pp->runnext.load(std::memory_order_relaxed);
   if (next && runnextTake(pp, next)) {
     *inheritTime = true;
@@ -444,6 +442,14 @@ g* runqget(p* pp, bool* inheritTime) {
       return gp;
     }
   }
+}
+
+g* runqget(p* pp, bool* inheritTime) {
+  if (pp->inbox.load(std::memory_order_relaxed)) {
+    gList list = inboxTake(pp);
+    while (g* gp = list.pop()) runqput(pp, gp, false);
+  }
+  return runqgetQueued(pp, inheritTime);
 }
 
 // Takes half of pp's queue into batch (a ring of kRunqSize starting at
@@ -1325,7 +1331,9 @@ void preemptall() {
 // seen idle after the push may never look: its inbox goes to the global
 // queue (findRunnable takes the other side of this race).
 void sendHome(gList* list, p* pp) {
-  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  // Acquire: sysmon's poll may run while procresize grows allp, which is
+  // stored before gomaxprocs.
+  int32_t procs = gomaxprocs.load(std::memory_order_acquire);
   gList stay;
   while (g* gp = list->pop()) {
     int32_t home = gp->pollHome;
@@ -2041,7 +2049,7 @@ p* procresize(int32_t nprocs) {
     bool dummy;
     gList homed = inboxTake(pp);
     while (g* gp = homed.pop()) globrunqput(gp);
-    while (g* gp = runqget(pp, &dummy)) globrunqput(gp);
+    while (g* gp = runqgetQueued(pp, &dummy)) globrunqput(gp);
     {
       lockGuard guard(&sched.gFreeLock);
       sched.gFree.pushN(pp->gFree, uint32_t(pp->gFreeCount));
