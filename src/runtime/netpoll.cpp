@@ -217,10 +217,17 @@ void writeDeadline(void* arg, uintptr_t seq, int64_t) { deadlineImpl(static_cast
 bool netpollinited() { return inited.load(std::memory_order_acquire) != 0; }
 
 void netpollGenericInit() {
-  if (netpollinited()) return;
+  if (netpollinited()) {
+    // For TSan, which tracks the epoll descriptor: its creation happens
+    // before this thread's first epoll_ctl (the runtime's own atomics are
+    // not instrumented).
+    san::acquire(&inited);
+    return;
+  }
   lockGuard guard(&initLock);
   if (inited.load(std::memory_order_relaxed) == 0) {
     netpollinit();
+    san::release(&inited);
     inited.store(1, std::memory_order_release);
   }
 }
