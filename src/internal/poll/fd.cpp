@@ -132,6 +132,7 @@ bool FD::Incref() {
 }
 
 void FD::Decref() {
+  internal::san::release(this);  // see destroy()
   uint64_t old = state_.load(std::memory_order_relaxed);
   do {
     if ((old & kRefMask) == 0) internal::throw_("inconsistent poll.fdMutex");
@@ -140,7 +141,11 @@ void FD::Decref() {
 }
 
 // The last reference of a closed FD is gone: nobody can use the number now.
+// Every operation's system calls happen before this close; TSan, which
+// tracks descriptors, learns it from the release each reference drop makes
+// (the runtime's atomics are not instrumented).
 void FD::destroy() {
+  internal::san::acquire(this);
   if (pd_) internal::pollClose(pd_);
   pd_ = nullptr;
   ::close(sysfd_);
@@ -165,6 +170,7 @@ bool FD::rwlock(Dir d) {
 }
 
 void FD::rwunlock(Dir d) {
+  internal::san::release(this);  // see destroy()
   uint64_t old = state_.load(std::memory_order_relaxed), next;
   do {
     if ((old & kLockBit[d]) == 0 || (old & kRefMask) == 0) internal::throw_("inconsistent poll.fdMutex");
