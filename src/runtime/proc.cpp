@@ -301,6 +301,15 @@ gList inboxTake(p* pp) {
   return list;
 }
 
+void globrunqput(g* gp);
+
+// Moves pp's inbox to the global queue (a P that is not running may never
+// look at it). Called with sched.lock held.
+void inboxToGlobal(p* pp) {
+  gList homed = inboxTake(pp);
+  while (g* gp = homed.pop()) globrunqput(gp);
+}
+
 bool runqempty(p* pp) {
   if (pp->inbox.load(std::memory_order_seq_cst)) return false;
   // A consistent snapshot: runnext can move into the queue between loads.
@@ -1346,8 +1355,7 @@ void sendHome(gList* list, p* pp) {
     inboxPush(hp, gp);
     if (hp->status.load(std::memory_order_seq_cst) != _Prunning) {
       lock(&sched.lock);
-      gList homed = inboxTake(hp);
-      while (g* h = homed.pop()) globrunqput(h);
+      inboxToGlobal(hp);
       unlock(&sched.lock);
       wakep();
     }
@@ -1515,7 +1523,10 @@ g* findRunnable(bool* inheritTime) {
   m* mp = getm();
 top:
   p* pp = mp->pp;
-  if (gomaxprocs.load(std::memory_order_relaxed) > 1) pp->cpu.store(sched_getcpu(), std::memory_order_relaxed);
+  // For pollHomeOf: only the poller's homes read it.
+  if (gomaxprocs.load(std::memory_order_relaxed) > 1 && netpollinited()) {
+    pp->cpu.store(sched_getcpu(), std::memory_order_relaxed);
+  }
   if (sched.gcwaiting.load(std::memory_order_acquire)) {
     gcstopm();
     goto top;
@@ -1580,8 +1591,7 @@ top:
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (pp->inbox.load(std::memory_order_relaxed)) {
     lock(&sched.lock);
-    gList homed = inboxTake(pp);
-    while (g* gp = homed.pop()) globrunqput(gp);
+    inboxToGlobal(pp);
     p* np = pidleget();
     unlock(&sched.lock);
     if (np) {
@@ -2047,8 +2057,7 @@ p* procresize(int32_t nprocs) {
   for (int32_t i = nprocs; i < old; i++) {
     p* pp = allp[i];
     bool dummy;
-    gList homed = inboxTake(pp);
-    while (g* gp = homed.pop()) globrunqput(gp);
+    inboxToGlobal(pp);
     while (g* gp = runqgetQueued(pp, &dummy)) globrunqput(gp);
     {
       lockGuard guard(&sched.gFreeLock);

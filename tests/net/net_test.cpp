@@ -4,7 +4,10 @@
 // Go's error messages, fd exhaustion on Accept, pipes and files through
 // package os, and name resolution; at several P counts, loopback only.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -22,6 +25,8 @@
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
 #include "gort/time.hpp"
+#include "runtime/netpoll.hpp"
+#include "runtime/stubs.hpp"
 #include "support/procs_test.hpp"
 
 namespace {
@@ -551,6 +556,67 @@ TEST(Syscall, BlockingCallDoesNotStallOtherGoroutines) {
     EXPECT_GE(time::Since(t0), 200 * time::Millisecond);
   });
   gort::runtime::GOMAXPROCS(prev);
+}
+
+// Reads the poller's descriptor rfd is registered under, waiting for each
+// of 64 bytes another goroutine writes to wfd one at a time; returns the
+// descriptor's home afterwards (netpoll.cpp: checked every 8th read wait).
+int32_t homeAfterReadWaits(int rfd, int wfd) {
+  int err = 0;
+  gort::internal::pollDesc* pd = gort::internal::pollOpen(rfd, &err);
+  EXPECT_NE(pd, nullptr) << err;
+  if (!pd) return -1;
+  auto go = gort::make_chan<int>();
+  auto done = gort::make_chan<int>();
+  gort::go([go, done, wfd] {
+    for (int v : go) {
+      char b = char(v);
+      EXPECT_EQ(write(wfd, &b, 1), 1);
+    }
+    done.send(0);
+  });
+  for (int i = 0; i < 64; i++) {
+    char b;
+    EXPECT_EQ(read(rfd, &b, 1), -1);  // nothing yet: wait
+    go.send(i);
+    EXPECT_EQ(gort::internal::pollWait(pd, 'r'), gort::internal::pollNoError);
+    EXPECT_EQ(read(rfd, &b, 1), 1);
+  }
+  gort::close(go);
+  done.recv();
+  int32_t home = pd->home.load();
+  gort::internal::pollUnblock(pd);
+  gort::internal::pollClose(pd);
+  return home;
+}
+
+// With GOMAXPROCS > 1 a socket's read waits give it a home: the P running
+// where its data arrives (SO_INCOMING_CPU); a pipe has none and is marked
+// so after its first check.
+TEST(Netpoll, ReadWaitsHomeASocketButNotAPipe) {
+  gort::Run([] {
+    int prev = gort::runtime::GOMAXPROCS(2);
+    int ln = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ASSERT_EQ(bind(ln, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(listen(ln, 1), 0);
+    ASSERT_EQ(getsockname(ln, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    int server = accept4(ln, nullptr, nullptr, SOCK_NONBLOCK);
+    ASSERT_GE(server, 0);
+    int32_t home = homeAfterReadWaits(server, client);
+    EXPECT_GE(home, 0);
+    EXPECT_LT(home, 2);
+    int fds[2];
+    ASSERT_EQ(pipe2(fds, O_NONBLOCK), 0);
+    EXPECT_EQ(homeAfterReadWaits(fds[0], fds[1]), -2);
+    for (int fd : {ln, client, server, fds[0], fds[1]}) close(fd);
+    gort::runtime::GOMAXPROCS(prev);
+  });
 }
 
 TEST(Os, PipesGoThroughThePoller) {
