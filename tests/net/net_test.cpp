@@ -204,6 +204,50 @@ TEST_P(NetTest, UDPRoundTrips) {
   });
 }
 
+// A message-preserving socket: Read returns one datagram or record at a
+// time, and a read of 0 bytes returns (0, nil) at once, as Go's does,
+// without consuming the pending message (recv(2) of 0 bytes would take
+// the datagram; read(2) of 0 bytes on a seqpacket socket reads as EOF).
+template <class Send>
+void expectMessagesKeptWhole(Send send, net::Conn& rx) {
+  for (const char* msg : {"first", "second"}) ASSERT_FALSE(send(std::string(msg)));
+  char buf[64];
+  auto [zn, zerr] = rx.Read(buf, 0);
+  EXPECT_EQ(zn, 0);
+  EXPECT_FALSE(zerr) << zerr.Error();
+  for (const char* msg : {"first", "second"}) {
+    rx.SetReadDeadline(time::Now().Add(2 * time::Second));
+    auto [n, err] = rx.Read(buf, sizeof buf);
+    ASSERT_FALSE(err) << err.Error();
+    EXPECT_EQ(std::string(buf, size_t(n)), msg);
+  }
+}
+
+TEST_P(NetTest, DatagramAndSeqpacketReadsKeepMessagesWhole) {
+  std::string path = "/tmp/gort-net-pkt-" + std::to_string(getpid()) + "-" + std::to_string(GetParam()) + ".sock";
+  gort::Run([&] {
+    auto [srv, err] = net::ListenPacket("udp", "127.0.0.1:0");
+    ASSERT_FALSE(err) << err.Error();
+    auto [c, derr] = net::Dial("udp", srv.LocalAddr()->String());
+    ASSERT_FALSE(derr) << derr.Error();
+    net::AddrPtr to = c.LocalAddr();
+    expectMessagesKeptWhole([&, to](const std::string& m) { return srv.WriteTo(m.data(), m.size(), *to).second; }, c);
+    c.Close();
+    srv.Close();
+
+    auto [ln, lerr] = net::Listen("unixpacket", path);
+    ASSERT_FALSE(lerr) << lerr.Error();
+    auto [dc, dcerr] = net::Dial("unixpacket", path);
+    ASSERT_FALSE(dcerr) << dcerr.Error();
+    auto [ac, acerr] = ln.Accept();
+    ASSERT_FALSE(acerr) << acerr.Error();
+    expectMessagesKeptWhole([&](const std::string& m) { return dc.Write(m).second; }, ac);
+    dc.Close();
+    ac.Close();
+    ln.Close();
+  });
+}
+
 TEST_P(NetTest, DeadlinesTimeOutDistinguishably) {
   gort::Run([] {
     auto [ln, err] = net::Listen("tcp", "127.0.0.1:0");

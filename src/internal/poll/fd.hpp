@@ -37,7 +37,11 @@ extern const error& ErrNotPollable;       // "not pollable"
 class FD {
  public:
   FD(int sysfd, bool isStream, bool zeroReadIsEOF, bool isFile)
-      : sysfd_(sysfd), isStream_(isStream), zeroReadIsEOF_(zeroReadIsEOF), isFile_(isFile) {}
+      : sysfd_(sysfd),
+        isStream_(isStream),
+        zeroReadIsEOF_(zeroReadIsEOF),
+        isFile_(isFile),
+        plainSocket_(!isFile && (isStream || !zeroReadIsEOF)) {}
   FD(const FD&) = delete;
   FD& operator=(const FD&) = delete;
   ~FD();
@@ -92,6 +96,9 @@ class FD {
 
   int sysfd_;
   bool isStream_, zeroReadIsEOF_, isFile_;
+  // A stream or datagram socket: Read and Write use recv and send. Not a
+  // seqpacket one, where write adds MSG_EOR and send would not.
+  bool plainSocket_;
   bool trackQueue_ = false;  // TrackReadQueue succeeded
   // Under the read lock: the last read left the receive queue empty, and
   // it cleared the poller's read readiness before its system call, so any
