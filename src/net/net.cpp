@@ -22,14 +22,13 @@
 namespace gort::net {
 
 std::string OpError::Error() const {
+  // Appends, not "a" + b temporaries: GCC 12 at -O3 warns falsely
+  // (-Wrestrict) about the temporaries' inlined copies.
   std::string s = Op;
-  if (!Net.empty()) s += " " + Net;
-  if (Source) s += " " + Source->String();
-  if (Addr) {
-    s += Source ? "->" : " ";
-    s += Addr->String();
-  }
-  return s + ": " + Err.Error();
+  if (!Net.empty()) s.append(" ").append(Net);
+  if (Source) s.append(" ").append(Source->String());
+  if (Addr) s.append(Source ? "->" : " ").append(Addr->String());
+  return s.append(": ").append(Err.Error());
 }
 
 namespace internal {
