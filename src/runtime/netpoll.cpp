@@ -151,8 +151,6 @@ bool blockcommit(g* gp, void* word) {
   return true;
 }
 
-constexpr int32_t kNoHome = -2;  // pd.home of a descriptor that is no socket
-
 void checkHome(pollDesc* pd) {
   if (gomaxprocs.load(std::memory_order_relaxed) <= 1) return;
   uint32_t n = pd->reads.load(std::memory_order_relaxed) + 1;
@@ -264,7 +262,7 @@ pollDesc* pollOpen(int fd, int* errnoOut) {
     pd->wseq++;
     pd->rg.store(pdNil, std::memory_order_relaxed);
     pd->wg.store(pdNil, std::memory_order_relaxed);
-    pd->home.store(-1, std::memory_order_relaxed);
+    pd->home.store(kAnyHome, std::memory_order_relaxed);
     pd->reads.store(0, std::memory_order_relaxed);
     pd->rd = pd->wd = 0;
     publishInfo(pd);

@@ -44,13 +44,17 @@ struct gList {
 // Results of the poll operations (Go's pollNoError ... pollErrNotPollable).
 enum pollErr : int { pollNoError = 0, pollErrClosing = 1, pollErrTimeout = 2, pollErrNotPollable = 3 };
 
+// pollDesc.home when it names no P: not yet homed, or no socket (never
+// checked again; netpoll.cpp).
+constexpr int32_t kAnyHome = -1, kNoHome = -2;
+
 struct pollDesc {
   pollDesc* link = nullptr;          // free list (pollcache.lock)
   int fd = -1;
   std::atomic<uintptr_t> rg{0};      // see above
   std::atomic<uintptr_t> wg{0};
   std::atomic<uint32_t> info{0};     // pollInfo bits, readable without lock
-  std::atomic<int32_t> home{-1};     // P to queue its readied Gs on; -1 any, -2 no socket (netpoll.cpp)
+  std::atomic<int32_t> home{kAnyHome};  // P to queue its readied Gs on (netpoll.cpp)
   std::atomic<uint32_t> reads{0};    // read waits, to space out the home checks
   mutex lock;                        // guards the fields below
   bool closing = false;

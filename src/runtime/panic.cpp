@@ -449,7 +449,7 @@ void panic(any v) {
 
 // Never inlined, under link-time optimisation too: the direct-call check
 // reads recover's own return address.
-__attribute__((noinline)) any recover() {
+[[gnu::noinline]] any recover() {
   PanicCtx* p = *internal::panicSlot();
   if (!p || p->goexit || p->recovered) return {};
   if (!internal::calledDirectly(p, reinterpret_cast<uintptr_t>(__builtin_return_address(0)))) return {};

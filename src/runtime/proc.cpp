@@ -281,22 +281,19 @@ void inboxPush(p* pp, g* gp) {
   while (!pp->inbox.compare_exchange_weak(head, gp, std::memory_order_seq_cst, std::memory_order_relaxed));
 }
 
-// Takes pp's whole inbox, oldest first.
+// Takes pp's whole inbox, oldest first: one pass reverses the stack into
+// the list (its newest G, the stack's top, becomes the tail).
 gList inboxTake(p* pp) {
   gList list;
   if (!pp->inbox.load(std::memory_order_relaxed)) return list;
   g* gp = pp->inbox.exchange(nullptr, std::memory_order_acq_rel);
-  g* oldestFirst = nullptr;
+  list.tail = gp;
   while (gp) {
     g* next = gp->schedlink;
-    gp->schedlink = oldestFirst;
-    oldestFirst = gp;
+    gp->schedlink = list.head;
+    list.head = gp;
+    list.n++;
     gp = next;
-  }
-  while (oldestFirst) {
-    g* next = oldestFirst->schedlink;
-    list.push(oldestFirst);
-    oldestFirst = next;
   }
   return list;
 }

@@ -13,7 +13,7 @@ namespace gort::runtime {
 
 // Both count frames from their own, which must exist: never inlined, under
 // link-time optimisation too.
-__attribute__((noinline)) int Callers(int skip, std::span<uintptr_t> pcs) {
+[[gnu::noinline]] int Callers(int skip, std::span<uintptr_t> pcs) {
   // Go: skip 0 is Callers itself, which is where callersPCs(0) starts.
   int n = internal::callersPCs(skip, pcs.data(), int(pcs.size()));
   asm volatile("");  // keep this frame: no tail call
@@ -40,7 +40,7 @@ Frames CallersFrames(std::span<const uintptr_t> callers) {
   return Frames(std::vector<uintptr_t>(callers.begin(), callers.end()));
 }
 
-__attribute__((noinline)) CallerInfo Caller(int skip) {
+[[gnu::noinline]] CallerInfo Caller(int skip) {
   // Frame 0 is Caller itself, so skip 0 (our caller) is frame 1.
   uintptr_t pcs[64];
   int n = internal::callersPCs(0, pcs, 64);
