@@ -9,7 +9,8 @@
 // The SIGURG handler preempts only at an async safe point, or the switch
 // could break invariants the interrupted code relies on:
 //   - the M runs a user goroutine (not g0), holds no runtime lock, is not in
-//     mcall, and the goroutine is running with a preemption request;
+//     mcall or any other runtime entry (m.inRuntime == 0: the goroutine runs
+//     its own code), and the goroutine is running with a preemption request;
 //   - the interrupted pc lies in the program's own text, outside gort's
 //     runtime functions: never in libc, libstdc++, libgcc, the dynamic loader
 //     or the vDSO (shared objects all), where a lock may be held or a
@@ -103,6 +104,23 @@ int findMainText(dl_phdr_info* info, size_t, void* data) {
   return 1;  // the first object is the executable
 }
 
+// Sorts the ranges and merges those that overlap, so that a lookup finds
+// the one range that covers a pc: a label inside a function (such as
+// gort_swapcontext_resume inside gort_swapcontext) would otherwise be the
+// last range starting below the function's later pcs, and hide them.
+void coalesce(std::vector<Range>* ranges) {
+  std::sort(ranges->begin(), ranges->end(), [](Range a, Range b) { return a.lo < b.lo; });
+  size_t out = 0;
+  for (const Range& r : *ranges) {
+    if (out > 0 && r.lo <= (*ranges)[out - 1].hi) {
+      (*ranges)[out - 1].hi = std::max((*ranges)[out - 1].hi, r.hi);
+    } else {
+      (*ranges)[out++] = r;
+    }
+  }
+  ranges->resize(out);
+}
+
 // Reads the executable's symbol table into runtimeText. False if it has none.
 bool loadRuntimeText(uintptr_t bias) {
   int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -130,7 +148,8 @@ bool loadRuntimeText(uintptr_t bias) {
       int type = ELF64_ST_TYPE(s.st_info);
       if (type != STT_FUNC && type != STT_NOTYPE) continue;
       if (!isRuntimeSymbol(strtab + s.st_name)) continue;
-      // Assembly labels have no size: cover up to the next symbol later.
+      // An assembly label has no size; it lies inside the function that
+      // covers it, or stands for one byte of its own.
       ranges->push_back({bias + s.st_value, bias + s.st_value + (s.st_size ? s.st_size : 1)});
     }
   }
@@ -139,19 +158,24 @@ bool loadRuntimeText(uintptr_t bias) {
     delete ranges;
     return false;
   }
-  std::sort(ranges->begin(), ranges->end(), [](Range a, Range b) { return a.lo < b.lo; });
+  coalesce(ranges);
   runtimeText = ranges;
   return true;
 }
 
+}  // namespace
+
 // Async-signal-safe: binary search over an immutable table.
 bool inRuntimeText(uintptr_t pc) {
+  if (!runtimeText) return false;
   const auto& r = *runtimeText;
   auto it = std::upper_bound(r.begin(), r.end(), pc, [](uintptr_t v, Range x) { return v < x.lo; });
   if (it == r.begin()) return false;
   --it;
   return pc < it->hi;
 }
+
+namespace {
 
 bool inAsmStub(uintptr_t pc) {
   // The preemption stub and switch code are gort_ symbols, but a zero-sized
@@ -164,6 +188,9 @@ bool inAsmStub(uintptr_t pc) {
 bool asyncSafePoint(g* gp, uintptr_t pc, uintptr_t sp) {
   m* mp = gp->mp;
   if (!mp || mp->curg != gp || mp->locks != 0 || mp->mcallfn != nullptr) return false;
+  // Inside a runtime entry (a switch half done, a lock about to be taken):
+  // only this M's thread writes inRuntime, so the handler reads it exactly.
+  if (mp->inRuntime.load(std::memory_order_relaxed) != 0) return false;
   if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) return false;
   if (pc < exeText.lo || pc >= exeText.hi) return false;  // shared objects, vDSO
   if (inRuntimeText(pc) || inAsmStub(pc)) return false;

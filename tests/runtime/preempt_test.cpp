@@ -10,8 +10,10 @@
 #include <thread>
 #include <unistd.h>
 
+#include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "gort/sync.hpp"
 #include "runtime/preempt.hpp"
 #include "runtime/runtime2.hpp"
 
@@ -151,6 +153,69 @@ TEST(Preempt, RegistersSurviveThousandsOfPreemptions) {
   std::printf("async preemptions: %lu\n", static_cast<unsigned long>(preempted));
   EXPECT_GT(preempted, 1000u);
   gort::runtime::GOMAXPROCS(prev);
+}
+
+// The resume half of the context switch (after gort_swapcontext_resume, a
+// label inside gort_swapcontext) is runtime code. The label once hid the
+// rest of the function from the safe-point table, and a SIGURG landing
+// there preempted a goroutine before it finished a hand-off park, leaving
+// the parker holding a channel lock forever.
+extern "C" void gort_swapcontext_resume();
+
+TEST(Preempt, SwitchCodeIsNeverAnAsyncSafePoint) {
+  gort::runtime::GOMAXPROCS(0);  // starts the runtime, which loads the table
+  if (!gort::internal::asyncPreemptAvailable()) GTEST_SKIP() << "async preemption unavailable in this build";
+  auto resume = reinterpret_cast<uintptr_t>(&gort_swapcontext_resume);
+  // The restore sequence: ldmxcsr, fldcw, the frame pop and six register
+  // pops come to more than 16 bytes.
+  for (uintptr_t off = 0; off < 16; off++) EXPECT_TRUE(gort::internal::inRuntimeText(resume + off)) << "+" << off;
+}
+
+// Channel exchanges park by direct hand-off while a plain thread asks every
+// P to yield every 50 us and GOMAXPROCS changes under them: every park,
+// hand-off and preemption path at once. A hang fails the child by SIGALRM.
+TEST_F(PreemptDeathTest, HandoffsSurviveAPreemptionStorm) {
+  EXPECT_EXIT(
+      {
+        alarm(60);
+        gort::runtime::GOMAXPROCS(4);
+        std::atomic<bool> stop{false};
+        std::thread hammer([&] {
+          while (!stop.load()) {
+            for (int i = 0; i < gort::internal::gomaxprocs.load(); i++) {
+              gort::internal::preemptone(gort::internal::allp[i]);
+            }
+            usleep(50);
+          }
+        });
+        gort::Run([] {
+          constexpr int kPairs = 64, kMsgs = 40000;
+          gort::sync::WaitGroup wg;
+          for (int i = 0; i < kPairs; i++) {
+            auto c = gort::make_chan<int>(i % 2);  // unbuffered and one-slot
+            wg.Add(2);
+            gort::go([c, &wg] {
+              for (int k = 0; k < kMsgs; k++) c.send(k);
+              wg.Done();
+            });
+            gort::go([c, &wg] {
+              for (int k = 0; k < kMsgs; k++) c.recv();
+              wg.Done();
+            });
+          }
+          gort::go([] {
+            for (int n = 0; n < 2000; n++) {
+              gort::runtime::GOMAXPROCS(1 + n % 4);
+              gort::runtime::Gosched();
+            }
+          });
+          wg.Wait();
+        });
+        stop = true;
+        hammer.join();
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
