@@ -7,12 +7,20 @@
 // DeadlineExceeded. WithValue and the empty contexts are not cancelable:
 // a new child registers with its nearest cancelable ancestor.
 //
-// Lock order: a parent's mu before its children's (cancel walks down); no
-// lock is held while the parent list is walked up.
+// Chains may be as deep as the program makes them (Go cancels 100000
+// nested contexts), and a goroutine's stack is fixed, so nothing walks a
+// chain by recursion: cancel works through a list of the contexts still to
+// cancel, Deadline, Value and nearestCancel walk up in a loop, and a
+// context that dies releases the ancestors only it held one by one
+// (releaseChain) instead of by nested destructors.
+//
+// Lock order: no two contexts' locks are held at once (cancel takes a
+// context's children out under its lock, then cancels them without it).
 #include "gort/context.hpp"
 
 #include <stdexcept>
 #include <unordered_set>
+#include <vector>
 
 #include "runtime/lock_futex.hpp"
 
@@ -35,14 +43,37 @@ struct cancelCtx;
 
 struct ctxImpl : std::enable_shared_from_this<ctxImpl> {
   virtual ~ctxImpl() = default;
-  virtual recv_only<Signal> Done() { return nullptr; }
-  virtual error Err() { return {}; }
-  virtual std::pair<time::Time, bool> Deadline() { return {time::Time(), false}; }
-  virtual std::any Value(Key) { return {}; }
   virtual std::string String() = 0;
-  // The nearest cancelable context at or above this one.
-  virtual cancelCtx* nearestCancel() { return nullptr; }
+  // The context this one derives from (null for the empty contexts).
+  virtual ctxImpl* parentImpl() { return nullptr; }
+  // Gives up the reference to the parent (see releaseChain).
+  virtual Context takeParent() { return Context(); }
+  // This context's own deadline, value for k, or cancelation, if any; the
+  // lookups below walk up to the first context that has one.
+  virtual bool ownDeadline(time::Time*) { return false; }
+  virtual bool ownValue(Key, std::any*) { return false; }
+  virtual cancelCtx* asCancel() { return nullptr; }
 };
+
+// The nearest cancelable context at or above impl.
+cancelCtx* nearestCancel(ctxImpl* impl) {
+  for (; impl; impl = impl->parentImpl()) {
+    if (cancelCtx* c = impl->asCancel()) return c;
+  }
+  return nullptr;
+}
+
+// Drops p, and with it each ancestor that p alone kept alive, one at a
+// time. A context still referenced elsewhere stops the walk; the only
+// reference that can appear meanwhile is a deadline timer's (weak, locked
+// as it fires), and a context reached only through it has no one left to
+// observe its parent.
+void releaseChain(Context p) {
+  while (p.impl() && p.impl().use_count() == 1) {
+    Context up = p.impl()->takeParent();
+    p = std::move(up);
+  }
+}
 
 struct emptyCtx final : ctxImpl {
   explicit emptyCtx(const char* n) : name(n) {}
@@ -50,41 +81,44 @@ struct emptyCtx final : ctxImpl {
   const char* name;
 };
 
-struct cancelCtx : ctxImpl {
-  explicit cancelCtx(Context p) : parent(std::move(p)) {}
+// A context with a parent; its destructor unwinds the chain above it.
+struct derivedCtx : ctxImpl {
+  explicit derivedCtx(Context p) : parent(std::move(p)) {}
+  ~derivedCtx() override { releaseChain(std::move(parent)); }
+  ctxImpl* parentImpl() override { return parent.impl().get(); }
+  Context takeParent() override { return std::move(parent); }
+  Context parent;
+};
 
-  recv_only<Signal> Done() override {
+struct cancelCtx : derivedCtx {
+  using derivedCtx::derivedCtx;
+
+  recv_only<Signal> Done() {
     gort::internal::lockGuard g(&mu);
     if (!done) done = make_chan<Signal>(0);
     return done;
   }
-  error Err() override {
+  error Err() {
     gort::internal::lockGuard g(&mu);
     return err;
   }
-  std::pair<time::Time, bool> Deadline() override { return parent.Deadline(); }
-  std::any Value(Key k) override { return parent.Value(k); }
   std::string String() override { return parent.String() + ".WithCancel"; }
-  cancelCtx* nearestCancel() override { return this; }
+  cancelCtx* asCancel() override { return this; }
 
-  // Cancels this context and its children with e.
-  virtual void cancel(bool removeFromParent, error e) {
-    std::unordered_set<std::shared_ptr<cancelCtx>> kids;
-    {
-      gort::internal::lockGuard g(&mu);
-      if (err) return;  // already canceled
-      err = e;
-      if (!done) done = make_chan<Signal>(0);
-      gort::close(done);
-      kids.swap(children);
+  // Cancels this context and its descendants with e.
+  void cancel(bool removeFromParent, error e) {
+    std::vector<std::shared_ptr<cancelCtx>> pending;
+    if (!cancelOne(e, &pending)) return;
+    while (!pending.empty()) {
+      std::shared_ptr<cancelCtx> c = std::move(pending.back());
+      pending.pop_back();
+      c->cancelOne(e, &pending);
     }
-    for (auto& c : kids) c->cancel(false, e);
     if (removeFromParent) unlinkFromParent();
   }
 
   void unlinkFromParent() {
-    if (!parent) return;
-    if (cancelCtx* p = parent.impl()->nearestCancel()) {
+    if (cancelCtx* p = nearestCancel(parent.impl().get())) {
       gort::internal::lockGuard g(&p->mu);
       p->children.erase(std::static_pointer_cast<cancelCtx>(shared_from_this()));
     }
@@ -92,7 +126,7 @@ struct cancelCtx : ctxImpl {
 
   // Arranges for this context to be canceled when its parent is.
   void propagateCancel() {
-    cancelCtx* p = parent.impl()->nearestCancel();
+    cancelCtx* p = nearestCancel(parent.impl().get());
     if (!p) return;  // the parent is never canceled
     error perr;
     {
@@ -103,39 +137,74 @@ struct cancelCtx : ctxImpl {
     if (perr) cancel(false, perr);
   }
 
-  Context parent;
   gort::internal::mutex mu;
   chan<Signal> done;                                   // mu; made lazily
   std::unordered_set<std::shared_ptr<cancelCtx>> children;  // mu
   error err;                                           // mu
+
+ private:
+  // Cancels this context alone and moves its children to *pending; false
+  // if it was canceled already.
+  bool cancelOne(const error& e, std::vector<std::shared_ptr<cancelCtx>>* pending) {
+    {
+      gort::internal::lockGuard g(&mu);
+      if (err) return false;
+      err = e;
+      if (!done) done = make_chan<Signal>(0);
+      gort::close(done);
+      for (const auto& c : children) pending->push_back(c);
+      children.clear();
+    }
+    canceled();
+    return true;
+  }
+  // What a kind of cancelable context does once canceled.
+  virtual void canceled() {}
 };
 
 struct timerCtx final : cancelCtx {
   timerCtx(Context p, time::Time d) : cancelCtx(std::move(p)), deadline(d) {}
-  std::pair<time::Time, bool> Deadline() override { return {deadline, true}; }
+  bool ownDeadline(time::Time* d) override {
+    *d = deadline;
+    return true;
+  }
   std::string String() override {
     return parent.String() + ".WithDeadline(" + deadline.String() + " [" + time::Until(deadline).String() + "])";
   }
-  void cancel(bool removeFromParent, error e) override {
-    cancelCtx::cancel(removeFromParent, e);
+  time::Time deadline;
+  time::Timer timer;  // mu
+
+ private:
+  void canceled() override {
     gort::internal::lockGuard g(&mu);
     if (timer) timer.Stop();
   }
-  time::Time deadline;
-  time::Timer timer;  // mu
 };
 
-struct valueCtx final : ctxImpl {
-  valueCtx(Context p, Key k, std::any v) : parent(std::move(p)), key(k), val(std::move(v)) {}
-  recv_only<Signal> Done() override { return parent.Done(); }
-  error Err() override { return parent.Err(); }
-  std::pair<time::Time, bool> Deadline() override { return parent.Deadline(); }
-  std::any Value(Key k) override { return k == key ? val : parent.Value(k); }
-  std::string String() override { return parent.String() + ".WithValue"; }
-  cancelCtx* nearestCancel() override { return parent.impl()->nearestCancel(); }
-  Context parent;
+struct valueCtx final : derivedCtx {
+  valueCtx(Context p, Key k, std::any v) : derivedCtx(std::move(p)), key(k), val(std::move(v)) {}
+  bool ownValue(Key k, std::any* out) override {
+    if (k != key) return false;
+    *out = val;
+    return true;
+  }
+  // Go's: the key's type and the value if it is a string or a Stringer.
+  // Every gort key has one type, the address-valued context.Key.
+  std::string String() override { return parent.String() + ".WithValue(type context.Key, val " + stringify() + ")"; }
   Key key;
   std::any val;
+
+ private:
+  std::string stringify() const {
+    if (!val.has_value()) return "<nil>";
+    if (auto* s = std::any_cast<std::string>(&val)) return *s;
+    if (auto* s = std::any_cast<const char*>(&val)) return *s;
+    if (auto* s = std::any_cast<std::string_view>(&val)) return std::string(*s);
+    if (auto* c = std::any_cast<Context>(&val)) return c->String();
+    if (auto* d = std::any_cast<time::Duration>(&val)) return d->String();
+    if (auto* t = std::any_cast<time::Time>(&val)) return t->String();
+    return "<not Stringer>";
+  }
 };
 
 CancelFunc cancelFunc(const std::shared_ptr<cancelCtx>& c) {
@@ -144,10 +213,28 @@ CancelFunc cancelFunc(const std::shared_ptr<cancelCtx>& c) {
 
 }  // namespace internal
 
-recv_only<Signal> Context::Done() const { return impl_->Done(); }
-error Context::Err() const { return impl_->Err(); }
-std::pair<time::Time, bool> Context::Deadline() const { return impl_->Deadline(); }
-std::any Context::Value(Key key) const { return impl_->Value(key); }
+recv_only<Signal> Context::Done() const {
+  internal::cancelCtx* c = internal::nearestCancel(impl_.get());
+  return c ? c->Done() : nullptr;
+}
+error Context::Err() const {
+  internal::cancelCtx* c = internal::nearestCancel(impl_.get());
+  return c ? c->Err() : error();
+}
+std::pair<time::Time, bool> Context::Deadline() const {
+  time::Time d;
+  for (internal::ctxImpl* c = impl_.get(); c; c = c->parentImpl()) {
+    if (c->ownDeadline(&d)) return {d, true};
+  }
+  return {time::Time(), false};
+}
+std::any Context::Value(Key key) const {
+  std::any v;
+  for (internal::ctxImpl* c = impl_.get(); c; c = c->parentImpl()) {
+    if (c->ownValue(key, &v)) return v;
+  }
+  return v;
+}
 std::string Context::String() const { return impl_->String(); }
 
 Context Background() {

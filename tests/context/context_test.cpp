@@ -44,7 +44,7 @@ TEST_P(ContextTest, CancelPropagatesDownNotUp) {
     Context val = context::WithValue(mid, &key, std::any(42));
     auto [leaf, cancelLeaf] = context::WithCancel(val);
     auto [sibling, cancelSibling] = context::WithCancel(root);
-    EXPECT_EQ(leaf.String(), "context.Background.WithCancel.WithCancel.WithValue.WithCancel");
+    EXPECT_EQ(leaf.String(), "context.Background.WithCancel.WithCancel.WithValue(type context.Key, val <not Stringer>).WithCancel");
     EXPECT_EQ(std::any_cast<int>(leaf.Value(&key)), 42);
     EXPECT_FALSE(leaf.Value(&cancelRoot).has_value());
 
@@ -145,6 +145,46 @@ TEST_P(ContextTest, ConcurrentTreeCancel) {
     cancelRoot();
     for (int i = 0; i < 3000 && finished.load() < kWorkers; i++) time::Sleep(time::Millisecond);
     EXPECT_EQ(finished.load(), kWorkers);
+  });
+}
+
+// Go's valueCtx.String: the key's type, and the value when it is a string
+// or a Stringer.
+TEST(Context, WithValueStringShowsTheValue) {
+  static const int key = 0;
+  Context bg = context::Background();
+  EXPECT_EQ(context::WithValue(bg, &key, std::string("v1")).String(),
+            "context.Background.WithValue(type context.Key, val v1)");
+  EXPECT_EQ(context::WithValue(bg, &key, std::any(1500 * time::Millisecond)).String(),
+            "context.Background.WithValue(type context.Key, val 1.5s)");
+  EXPECT_EQ(context::WithValue(bg, &key, std::any(7)).String(),
+            "context.Background.WithValue(type context.Key, val <not Stringer>)");
+  EXPECT_EQ(context::WithValue(bg, &key, std::any()).String(),
+            "context.Background.WithValue(type context.Key, val <nil>)");
+}
+
+// Go cancels, queries and frees chains 100000 deep; on a goroutine's
+// fixed stack nothing may recurse along the chain (it overflowed at 1500).
+TEST_P(ContextTest, DeepChainsCancelQueryAndFree) {
+  gort::Run([] {
+    constexpr int kDepth = 100000;
+    static const int key = 0;
+    auto [root, cancelRoot] = context::WithTimeout(context::Background(), time::Hour);
+    Context leaf = context::WithValue(root, &key, std::any(std::string("deep")));
+    std::vector<context::CancelFunc> cancels;
+    for (int i = 0; i < kDepth; i++) {
+      auto [c, cancel] = context::WithCancel(leaf);
+      leaf = i % 3 ? c : context::WithValue(c, &cancels, std::any(i));
+      cancels.push_back(cancel);
+    }
+    EXPECT_EQ(std::any_cast<std::string>(leaf.Value(&key)), "deep");
+    EXPECT_TRUE(leaf.Deadline().second);
+    EXPECT_FALSE(isDone(leaf));
+    cancelRoot();
+    EXPECT_TRUE(isDone(leaf));
+    EXPECT_EQ(leaf.Err(), context::Canceled);
+    leaf = Context();
+    cancels.clear();  // the last references: the chain is freed here
   });
 }
 
