@@ -19,7 +19,9 @@
 // of a stack could commit 2 MiB.
 //
 // Free stacks are cached per P (LIFO, hot in cache; no lock) and overflow to
-// a global pool under stackLock. sysmon returns the pages of stacks free for
+// a global pool under stackLock, one list per stack size (SetMaxStack may
+// leave many stacks of an old size behind: taking a stack of the new size
+// must not step over them). sysmon returns the pages of stacks free for
 // a while (stackScavenge), keeping the top page, which a reuse touches first.
 //
 // Lock order: stackLock is a leaf.
@@ -66,10 +68,33 @@ struct Chunk {
   size_t slotBytes;   // guard + stack
 };
 
+// Free stacks of one size.
+struct FreePool {
+  size_t size;
+  StackSlot* head;
+};
+
 mutex stackLock;
-StackSlot* freeStacks = nullptr;  // stackLock; any size
-std::vector<Chunk>* chunks;       // stackLock
+std::vector<FreePool>* freePools;  // stackLock; a handful of sizes at most
+std::vector<Chunk>* chunks;        // stackLock
 std::atomic<int> guardMode{0};    // 0 unknown, 1 MADV_GUARD_INSTALL, 2 mprotect
+
+// The free list for stacks of size bytes. Called with stackLock held.
+StackSlot*& freeList(size_t size) {
+  if (!freePools) freePools = new std::vector<FreePool>();
+  for (FreePool& fp : *freePools) {
+    if (fp.size == size) return fp.head;
+  }
+  freePools->push_back(FreePool{size, nullptr});
+  return freePools->back().head;
+}
+
+// Puts s on its size's free list. Called with stackLock held.
+void freeListPush(StackSlot* s) {
+  StackSlot*& head = freeList(s->hi - s->lo);
+  s->next = head;
+  head = s;
+}
 
 size_t roundPage(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
 
@@ -143,14 +168,12 @@ StackSlot* stackalloc(p* pp) {
     stackcacheRelease(pp);  // size changed: the cache holds the old size
   }
   lockGuard guard(&stackLock);
-  for (StackSlot** link = &freeStacks; *link; link = &(*link)->next) {
-    StackSlot* s = *link;
-    if (s->hi - s->lo == size) {
-      *link = s->next;
-      s->next = nullptr;
-      s->trimmed = false;
-      return s;
-    }
+  StackSlot*& head = freeList(size);
+  if (StackSlot* s = head) {
+    head = s->next;
+    s->next = nullptr;
+    s->trimmed = false;
+    return s;
   }
   return carve(size);
 }
@@ -166,8 +189,7 @@ void stackfree(p* pp, StackSlot* s) {
   }
   s->freedAt = nanotime();
   lockGuard guard(&stackLock);
-  s->next = freeStacks;
-  freeStacks = s;
+  freeListPush(s);
 }
 
 void stackcacheRelease(p* pp) {
@@ -176,19 +198,21 @@ void stackcacheRelease(p* pp) {
   while (StackSlot* s = pp->stackcache) {
     pp->stackcache = s->next;
     s->freedAt = now;
-    s->next = freeStacks;
-    freeStacks = s;
+    freeListPush(s);
   }
   pp->stackcacheCount = 0;
 }
 
 void stackScavenge(int64_t now, int64_t ageNs) {
   lockGuard guard(&stackLock);
-  for (StackSlot* s = freeStacks; s; s = s->next) {
-    if (s->trimmed || now - s->freedAt < ageNs) continue;
-    size_t len = s->hi - kPage - s->lo;
-    if (len) madvise(reinterpret_cast<void*>(s->lo), len, MADV_DONTNEED);
-    s->trimmed = true;
+  if (!freePools) return;
+  for (const FreePool& fp : *freePools) {
+    for (StackSlot* s = fp.head; s; s = s->next) {
+      if (s->trimmed || now - s->freedAt < ageNs) continue;
+      size_t len = s->hi - kPage - s->lo;
+      if (len) madvise(reinterpret_cast<void*>(s->lo), len, MADV_DONTNEED);
+      s->trimmed = true;
+    }
   }
 }
 

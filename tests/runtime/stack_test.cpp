@@ -102,4 +102,35 @@ TEST(Stack, NewGoroutinesGetTheNewSize) {
   gort::debug::SetMaxStack(old);
 }
 
+// After many goroutines exit, their stacks wait in the pool at the old
+// size; a new size must not make each allocation step over all of them
+// (100000 old stacks made this 15-30 s). The child dies by SIGALRM if slow.
+TEST(StackDeathTest, SetMaxStackAfterMassExitStaysLinear) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        alarm(8);  // 0.3 s here; 15 s before the per-size pools
+        auto wave = [] {
+          gort::Run([] {
+            constexpr int kLive = kParked < 100000 ? kParked : 100000;
+            auto release = gort::make_chan<int>(0);
+            auto exited = gort::make_chan<int>(kLive);
+            for (int i = 0; i < kLive; i++) {
+              gort::go([release, exited] {
+                release.recv2();
+                exited.send(1);
+              });
+            }
+            gort::close(release);
+            for (int i = 0; i < kLive; i++) exited.recv();
+          });
+        };
+        wave();
+        gort::debug::SetMaxStack(512 << 10);
+        wave();
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
