@@ -13,6 +13,7 @@
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "support/watchdog.hpp"
 #include "gort/sync.hpp"
 #include "runtime/preempt.hpp"
 #include "runtime/runtime2.hpp"
@@ -173,11 +174,11 @@ TEST(Preempt, SwitchCodeIsNeverAnAsyncSafePoint) {
 
 // Channel exchanges park by direct hand-off while a plain thread asks every
 // P to yield every 50 us and GOMAXPROCS changes under them: every park,
-// hand-off and preemption path at once. A hang fails the child by SIGALRM.
+// hand-off and preemption path at once. A watchdog fails a hung child.
 TEST_F(PreemptDeathTest, HandoffsSurviveAPreemptionStorm) {
   EXPECT_EXIT(
       {
-        alarm(60);
+        gorttest::watchdog(60);
         gort::runtime::GOMAXPROCS(4);
         std::atomic<bool> stop{false};
         std::thread hammer([&] {

@@ -13,6 +13,7 @@
 #include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "support/watchdog.hpp"
 
 namespace {
 
@@ -104,12 +105,12 @@ TEST(Stack, NewGoroutinesGetTheNewSize) {
 
 // After many goroutines exit, their stacks wait in the pool at the old
 // size; a new size must not make each allocation step over all of them
-// (100000 old stacks made this 15-30 s). The child dies by SIGALRM if slow.
+// (100000 old stacks made this 15-30 s). A watchdog ends the child if it is slow.
 TEST(StackDeathTest, SetMaxStackAfterMassExitStaysLinear) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
-        alarm(8);  // 0.3 s here; 15 s before the per-size pools
+        gorttest::watchdog(8);  // 0.3-0.8 s here; up to 21 s before the per-size pools
         auto wave = [] {
           gort::Run([] {
             constexpr int kLive = kParked < 100000 ? kParked : 100000;
