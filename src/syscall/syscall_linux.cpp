@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "runtime/runtime2.hpp"
 
@@ -20,10 +21,14 @@ bool onGoroutine() {
 namespace gort::syscall {
 
 std::string ErrnoError::Error() const {
-  // Go's table is glibc's strerror with a lower-case first letter.
+  // Go's table (zerrors_linux_amd64.go) is glibc's strerror with a
+  // lower-case first letter for 1 to ERFKILL, less the numbers Linux leaves
+  // unused, with one older text (ESTALE); any other number is "errno N".
+  if (errnum == ESTALE) return "stale NFS file handle";
   char buf[128];
-  const char* s = strerror_r(errnum, buf, sizeof(buf));
-  std::string out = s ? s : "errno " + std::to_string(errnum);
+  const char* s = errnum > 0 && errnum <= ERFKILL ? strerror_r(errnum, buf, sizeof(buf)) : nullptr;
+  if (!s || std::string_view(s).starts_with("Unknown error")) return "errno " + std::to_string(errnum);
+  std::string out = s;
   if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z' && !(out.size() > 1 && out[1] >= 'A' && out[1] <= 'Z')) {
     out[0] = char(out[0] - 'A' + 'a');
   }
