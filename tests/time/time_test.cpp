@@ -299,10 +299,14 @@ TEST_P(ChanTimerTest, NoStaleValueAfterStopOrReset) {
 
 TEST_P(ChanTimerTest, TickerTicksAndStops) {
   gort::Run([] {
-    time::Ticker tk = time::NewTicker(2 * Millisecond);
+    // t0 is read before NewTicker: the ticker starts after it, so its 5th
+    // tick comes 10 ms or more later however long the thread is held up
+    // between the two (measured from after NewTicker, a delay there made
+    // the wait look short under TSan).
     time::Time t0 = time::Now();
+    time::Ticker tk = time::NewTicker(2 * Millisecond);
     for (int i = 0; i < 5; i++) tk.C.recv();
-    EXPECT_GE(time::Since(t0), 8 * Millisecond);  // the 5th tick: 10 ms after NewTicker
+    EXPECT_GE(time::Since(t0), 10 * Millisecond);
     tk.Reset(time::Millisecond);
     tk.C.recv();
     tk.Stop();
