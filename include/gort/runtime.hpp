@@ -10,7 +10,8 @@
 
 namespace gort {
 
-// Main is runtime.main: it reads GOMAXPROCS, GOGC, GOTRACEBACK and GODEBUG,
+// Main is runtime.main: it reads GOMAXPROCS, GOTRACEBACK and GODEBUG (GOGC
+// and GOMEMLIMIT arrive with the collector; until then they are ignored),
 // runs the registered package inits (init.hpp) in dependency order on
 // goroutine 1, then user_main, and ends the process with status 0 when
 // user_main returns, whatever other goroutines are doing. The calling thread
