@@ -8,9 +8,11 @@
 #            only; ctest. The optimiser then sees the runtime whole: a store
 #            only asm reads, a frame a skip count relies on, can vanish
 #   install  `cmake --install` of the normal tree into a temporary prefix, then
-#            tests/install built against it with find_package(gort) and again
+#            tests/install built against it with find_package(gort), again
 #            with add_subdirectory(<repo>) under link-time optimisation (which
-#            sees the whole runtime at once); both consumers are run
+#            sees the whole runtime at once), and with add_subdirectory and
+#            GORT_SANITIZE=thread alone (the sanitizer reaches the consumer
+#            as a usage requirement); all three consumers are run
 #
 # Usage: scripts/test.sh [normal|asan|tsan|lto|install ...]   (default: all five)
 # Environment:
@@ -123,22 +125,25 @@ install_consumers() {
     record install 0 1 $((SECONDS - t0)) "cmake --install failed"
     return
   fi
-  for mode in find_package add_subdirectory; do
+  for mode in find_package add_subdirectory add_subdirectory_tsan; do
     dir=$base/$mode
-    local how=(-DCMAKE_PREFIX_PATH="$inst")
-    [ $mode = add_subdirectory ] && how=(-DGORT_SOURCE_DIR="$repo" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON)
+    local how=(-DCMAKE_PREFIX_PATH="$inst") wrap=()
+    case $mode in
+      add_subdirectory) how=(-DGORT_SOURCE_DIR="$repo" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON) ;;
+      add_subdirectory_tsan) how=(-DGORT_SOURCE_DIR="$repo" -DGORT_SANITIZE=thread) wrap=("${norandom[@]}") ;;
+    esac
     note "install: $mode consumer in $dir"
     if run_logged "$dir.configure.log" cmake -S "$repo/tests/install" -B "$dir" -G Ninja \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo "${how[@]}" &&
       run_logged "$dir.build.log" cmake --build "$dir" -j "$jobs" &&
-      run_logged "$dir.run.log" timeout "$test_timeout" "$dir/consumer"; then
+      run_logged "$dir.run.log" "${wrap[@]}" timeout "$test_timeout" "$dir/consumer"; then
       cat "$dir.run.log"
       pass=$((pass + 1))
     else
       fail=$((fail + 1))
     fi
   done
-  record install $pass $fail $((SECONDS - t0)) "find_package and add_subdirectory consumers"
+  record install $pass $fail $((SECONDS - t0)) "find_package, add_subdirectory (LTO) and add_subdirectory (TSan) consumers"
 }
 
 for s in "${steps[@]}"; do
