@@ -2298,6 +2298,7 @@ void runtimeMain() {
   getg()->mp->lockedInt--;
   dounlockOSThread();
   mainArgs.user_main();
+  leakCheckAtExit();
   exitProcess(0);
 }
 
