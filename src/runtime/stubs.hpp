@@ -193,6 +193,9 @@ int32_t gogetenvGOMAXPROCS();
 void printstr(const char* s);
 void printint(int64_t v);
 void printhex(uint64_t v);
+// Before a fatal report: what the program wrote to stdout comes out first,
+// as Go's unbuffered writes do. Never blocks (print.cpp).
+void flushStdio();
 // "0x1f": the hex form Go's crash reports use, for messages built as strings.
 std::string hexString(uint64_t v);
 
