@@ -431,6 +431,15 @@ std::string preprintPanic(const std::exception_ptr& e) {
   dieWithTraceback(false);
 }
 
+[[noreturn]] void fatalSystem(const char* msg) {
+  startDying();
+  raiseTracebackToSystem();
+  printstr("fatal error: ");
+  printstr(msg);
+  printstr("\n");
+  dieWithTraceback(false, nullptr, 0, true);
+}
+
 [[noreturn]] void crash(const std::string& report, bool runtimeError, bool allGoroutines, const std::string& trailer) {
   startDying();
   writeString(report);

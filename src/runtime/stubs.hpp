@@ -22,6 +22,9 @@ namespace gort::internal {
 // Like throw_, but for errors caused by the user program ("fatal error: all
 // goroutines are asleep - deadlock!"): Go prints the user goroutines only.
 [[noreturn]] void fatal(const char* msg);
+// A fatal error Go throws at traceback level 2 whatever GOTRACEBACK says
+// (stack overflow): every goroutine, runtime frames included.
+[[noreturn]] void fatalSystem(const char* msg);
 // A crash reported from a signal handler (panic.cpp): report (already in
 // Go's words, e.g. "fatal error: fault\n[signal ...]\n"), then the goroutine
 // traces GOTRACEBACK asks for (every goroutine if allGoroutines), then the
