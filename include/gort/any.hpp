@@ -51,6 +51,10 @@ std::string printEnumValue(const std::type_info& t, long long v);       // "T(5)
 std::string printFloat(double v);                                       // Go's +1.500000e+000
 std::string printSigned(long long v);
 std::string printUnsigned(unsigned long long v);
+// A thrown value as panic(v) prints that value: a number in Go's format, a
+// string as is, a std::exception as its what() (Go prints an error as its
+// Error()); any other type as "(T) unknown exception".
+std::string printException(const std::exception_ptr& e);
 [[noreturn]] void panicTypeAssertion(const any& x, const std::type_info& want);
 
 template <class T>
@@ -76,13 +80,7 @@ std::string printValue(const std::any& a) {
   } else if constexpr (std::is_same_v<T, bool>) {
     return v ? "true" : "false";
   } else if constexpr (std::is_same_v<T, std::exception_ptr>) {
-    try {
-      std::rethrow_exception(v);
-    } catch (const std::exception& e) {
-      return e.what();
-    } catch (...) {
-      return "(" + typeName(typeid(std::exception_ptr)) + ") unknown exception";
-    }
+    return printException(v);
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     return printSigned(v);
   } else if constexpr (std::is_integral_v<T>) {

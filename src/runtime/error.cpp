@@ -8,6 +8,7 @@
 // std::__cxx11::basic_string<char, ...>), since that is how a C++ reader
 // spells them.
 #include <cxxabi.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -107,13 +108,60 @@ std::string printFloat(double v) {
   return std::string(buf, sizeof buf);
 }
 
+std::string printException(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (const char* s) {
+    return s;
+  } catch (const std::string& s) {
+    return s;
+  } catch (bool b) {
+    return b ? "true" : "false";
+  } catch (char c) {
+    return printSigned(c);
+  } catch (signed char c) {
+    return printSigned(c);
+  } catch (short v) {
+    return printSigned(v);
+  } catch (int v) {
+    return printSigned(v);
+  } catch (long v) {
+    return printSigned(v);
+  } catch (long long v) {
+    return printSigned(v);
+  } catch (unsigned char v) {
+    return printUnsigned(v);
+  } catch (unsigned short v) {
+    return printUnsigned(v);
+  } catch (unsigned v) {
+    return printUnsigned(v);
+  } catch (unsigned long v) {
+    return printUnsigned(v);
+  } catch (unsigned long long v) {
+    return printUnsigned(v);
+  } catch (float v) {
+    return printFloat(v);
+  } catch (double v) {
+    return printFloat(v);
+  } catch (...) {
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    return "(" + (t ? typeName(*t) : std::string("unknown")) + ") unknown exception";
+  }
+}
+
 [[noreturn]] void panicIndex(long long i, long long len) {
   gort::panic(runtime::Error("runtime error: index out of range [" + std::to_string(i) + "] with length " +
                              std::to_string(len)));
 }
 
-[[noreturn]] void panicNilDeref() {
-  gort::panic(runtime::Error("runtime error: invalid memory address or nil pointer dereference"));
+// Go's nil dereference is a fault, and its report says so: the same
+// "[signal SIGSEGV ... addr=0x0 pc=...]" line, with the pc of the check.
+[[noreturn, gnu::noinline]] void panicNilDeref() {
+  auto pc = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+  gort::panic(runtime::Error("runtime error: invalid memory address or nil pointer dereference")
+                  .withSignal({SIGSEGV, SEGV_MAPERR, 0, pc}));
 }
 
 [[noreturn]] void panicDivide() { gort::panic(runtime::Error("runtime error: integer divide by zero")); }

@@ -55,11 +55,19 @@
 // memory corruption); fatal is for errors of the user program that the
 // runtime detects (deadlock). Both print "fatal error: msg", the goroutine
 // traces that GOTRACEBACK asks for, and exit with status 2; so does an
-// unrecovered panic, after its "panic: ..." lines.
+// unrecovered panic, after its "panic: ..." lines. The report's text is
+// made before anything is printed (preprintPanic, Go's preprintpanics): an
+// Error() or String() that panics there is "fatal error: panic while
+// printing panic value: ...". Output buffered in stdio is flushed first
+// where its lock is free and the failing thread is not in a signal handler
+// (flushStdio); the exit is _exit, never a flush that could wait on a lock.
+// The printing thread failing again prints "panic during panic" and exits 2;
+// any other thread that fails meanwhile waits for the exit.
 #include "runtime/panic.hpp"
 
 #include <cxxabi.h>
 #include <signal.h>
+#include <unistd.h>
 #include <unwind.h>
 
 #include <atomic>
@@ -172,12 +180,23 @@ void replacePanic(PanicCtx* ctx, std::exception_ptr newExc) {
 
 void writeString(const std::string& s) { printstr(s.c_str()); }
 
+// Set on the thread that prints the report.
+thread_local bool printingReport = false;
+
 // One thread prints; any other thread that fails meanwhile waits to be
-// killed by the exit.
+// killed by the exit. The printing thread failing again (a fault in the
+// report itself) prints what Go prints and exits at once: whatever faulted
+// would fault again. Output the program buffered in stdio goes first.
 void startDying() {
   if (dying.fetch_add(1) != 0) {
+    if (printingReport) {
+      printstr("panic during panic\n");
+      _exit(2);
+    }
     for (;;) pause();
   }
+  printingReport = true;
+  flushStdio();
 }
 
 // The traces GOTRACEBACK asks for. pcs, when given, is the panicking stack
@@ -218,7 +237,10 @@ void startDying() {
     signal(SIGABRT, SIG_DFL);
     abort();
   }
-  exitProcess(2);
+  // Not exitProcess: its flush would wait for a stdio lock the failing
+  // thread may hold.
+  flushStdio();
+  _exit(2);
 }
 
 // The "[signal ...]" line of a panic that a fault turned into a run-time error.
@@ -245,7 +267,11 @@ std::string signalLineOf(const any& v) {
 // had called it.
 extern "C" [[noreturn]] void gort_sigpanic(int sig, int code, uintptr_t addr, uintptr_t pc) {
   const char* msg = "runtime error: invalid memory address or nil pointer dereference";
-  if (sig == SIGFPE) msg = code == FPE_INTOVF ? "runtime error: integer overflow" : "runtime error: integer divide by zero";
+  // Go checks divisors in code, so its divide error has no "[signal ...]" line.
+  if (sig == SIGFPE) {
+    gort::panic(runtime::Error(code == FPE_INTOVF ? "runtime error: integer overflow"
+                                                  : "runtime error: integer divide by zero"));
+  }
   gort::panic(runtime::Error(msg).withSignal({sig, code, addr, pc}));
 }
 
@@ -362,12 +388,39 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
   return true;
 }
 
-[[noreturn]] void throw_(const char* msg) {
-  startDying();
+namespace {
+
+[[noreturn]] void printThrow(const char* msg, const char* signalLine = "") {
   printstr("fatal error: ");
   printstr(msg);
   printstr("\n");
+  printstr(signalLine);
   dieWithTraceback(true);
+}
+
+// Go's preprintpanics: the report's text, made before anything is printed
+// so that an Error() or String() that panics is a fatal error of its own.
+std::string preprintPanic(const std::exception_ptr& e) {
+  try {
+    if (PanicException* p = asPanic(e)) return p->message() + signalLineOf(p->value());
+    return "panic: " + valueOf(e).String() + "\n";
+  } catch (...) {
+    any v = valueOf(std::current_exception());
+    std::string text = "panic while printing panic value: ";
+    if (const std::string* s = v.get_if<std::string>()) {
+      text += *s;
+    } else {
+      text += "type " + typeName(v.type());
+    }
+    printThrow(text.c_str(), signalLineOf(v).c_str());
+  }
+}
+
+}  // namespace
+
+[[noreturn]] void throw_(const char* msg) {
+  startDying();
+  printThrow(msg);
 }
 
 [[noreturn]] void fatal(const char* msg) {
@@ -378,6 +431,15 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
   dieWithTraceback(false);
 }
 
+[[noreturn]] void fatalSystem(const char* msg) {
+  startDying();
+  raiseTracebackToSystem();
+  printstr("fatal error: ");
+  printstr(msg);
+  printstr("\n");
+  dieWithTraceback(false, nullptr, 0, true);
+}
+
 [[noreturn]] void crash(const std::string& report, bool runtimeError, bool allGoroutines, const std::string& trailer) {
   startDying();
   writeString(report);
@@ -386,30 +448,12 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
 
 // Go's fatalpanic: the panic chain, the signal line of a fault, the traces.
 [[noreturn]] void fatalUnhandledException(std::exception_ptr e) {
-  if (PanicException* p = asPanic(e)) {
-    writeString(p->message() + signalLineOf(p->value()));
-    dieWithTraceback(false, p->npcs ? p->pcs : nullptr, p->npcs);
-  }
-  writeString("panic: " + valueOf(e).String() + "\n");
-  dieWithTraceback(false);
+  writeString(preprintPanic(e));
+  PanicException* p = asPanic(e);
+  dieWithTraceback(false, p && p->npcs ? p->pcs : nullptr, p ? p->npcs : 0);
 }
 
 void installTerminateHandler() { std::set_terminate(onTerminate); }
-
-std::string printException(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (const char* s) {
-    return s;
-  } catch (const std::string& s) {
-    return s;
-  } catch (...) {
-    const std::type_info* t = abi::__cxa_current_exception_type();
-    return "(" + (t ? typeName(*t) : std::string("unknown")) + ")";
-  }
-}
 
 }  // namespace gort::internal
 

@@ -1,6 +1,8 @@
 // print.cpp: allocation-free output to stderr for fatal paths (mirrors
 // runtime/print.go). Fatal errors can happen with the heap corrupt or a lock
-// held, so nothing here allocates or takes a lock.
+// held, so nothing here allocates or takes a lock (flushStdio only tries
+// stdio's locks).
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +24,20 @@ void writeAll(const char* s, size_t n) {
 }  // namespace
 
 void printstr(const char* s) { writeAll(s, strlen(s)); }
+
+// A thread that faults inside stdio holds the stream's (recursive) lock
+// with its buffer half-updated, and only a fault runs on the signal stack:
+// there nothing is flushed. Elsewhere a stream whose lock another thread
+// holds is skipped rather than waited for.
+void flushStdio() {
+  stack_t ss{};
+  if (sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) return;
+  for (FILE* f : {stdout, stderr}) {
+    if (ftrylockfile(f) != 0) continue;
+    fflush_unlocked(f);
+    funlockfile(f);
+  }
+}
 
 void printint(int64_t v) {
   char buf[24];

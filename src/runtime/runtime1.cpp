@@ -139,6 +139,12 @@ int32_t gogetenvGOMAXPROCS() {
   return 0;
 }
 
+void raiseTracebackToSystem() {
+  uint32_t t = tracebackCache.load(std::memory_order_relaxed);
+  if ((t >> kTracebackShift) >= 2) return;
+  tracebackCache.store((t & kTracebackCrash) | 2u << kTracebackShift | kTracebackAll, std::memory_order_relaxed);
+}
+
 TracebackLevel gotraceback() {
   uint32_t t = tracebackCache.load(std::memory_order_relaxed);
   return {int32_t(t >> kTracebackShift), (t & kTracebackAll) != 0, (t & kTracebackCrash) != 0};

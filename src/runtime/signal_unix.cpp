@@ -9,7 +9,8 @@
 // What a signal does, as in Go:
 //   - a fault (SIGSEGV, SIGBUS, SIGFPE) in a goroutine's guard page:
 //     "runtime: goroutine stack exceeds N-byte limit", "fatal error: stack
-//     overflow"; near address zero (or anywhere, with SetPanicOnFault) in a
+//     overflow", with every goroutine's trace at GOTRACEBACK=system or
+//     more, whatever it is set to (Go throws it at level 2); near address zero (or anywhere, with SetPanicOnFault) in a
 //     goroutine: a run-time panic (panic.cpp's sigpanic); elsewhere in
 //     user code: "unexpected fault address" / "fatal error: fault"; in the
 //     runtime or off-goroutine: "fatal error: unexpected signal during
@@ -64,7 +65,7 @@ bool inUserGoroutine() {
   printstr(", ");
   printhex(hi);
   printstr("]\n");
-  fatal("stack overflow");
+  fatalSystem("stack overflow");  // Go throws it at level 2: every goroutine, runtime frames too
 }
 
 void onFault(int sig, siginfo_t* info, void* ctx) {

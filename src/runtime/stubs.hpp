@@ -22,6 +22,9 @@ namespace gort::internal {
 // Like throw_, but for errors caused by the user program ("fatal error: all
 // goroutines are asleep - deadlock!"): Go prints the user goroutines only.
 [[noreturn]] void fatal(const char* msg);
+// A fatal error Go throws at traceback level 2 whatever GOTRACEBACK says
+// (stack overflow): every goroutine, runtime frames included.
+[[noreturn]] void fatalSystem(const char* msg);
 // A crash reported from a signal handler (panic.cpp): report (already in
 // Go's words, e.g. "fatal error: fault\n[signal ...]\n"), then the goroutine
 // traces GOTRACEBACK asks for (every goroutine if allGoroutines), then the
@@ -193,6 +196,9 @@ int32_t gogetenvGOMAXPROCS();
 void printstr(const char* s);
 void printint(int64_t v);
 void printhex(uint64_t v);
+// Before a fatal report: what the program wrote to stdout comes out first,
+// as Go's unbuffered writes do. Never blocks (print.cpp).
+void flushStdio();
 // "0x1f": the hex form Go's crash reports use, for messages built as strings.
 std::string hexString(uint64_t v);
 

@@ -18,6 +18,9 @@ struct TracebackLevel {
   bool crash = false;
 };
 TracebackLevel gotraceback();
+// GOTRACEBACK=system from now on unless it says more: the level Go's
+// runtime throws (stack overflow) print at whatever the setting. No allocation.
+void raiseTracebackToSystem();
 
 // "goroutine 7 [chan receive, 2 minutes]:" plus newline.
 void goroutineheader(g* gp, std::string* out);

@@ -4,7 +4,10 @@
 // addresses, paths and line numbers masked.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -596,6 +599,86 @@ TEST_F(PanicDeathTest, GotracebackChoosesTheGoroutinesShown) {
         gort::Main(0, nullptr, twoGoroutinesMain);
       },
       ::testing::KilledBySignal(SIGABRT), "^panic: boom\n");
+}
+
+// A checked nil dereference reports as Go's nil fault does; a divide by
+// zero has no signal line in Go (the trapped one: crash_test).
+void derefMain() {
+  int* volatile p = nullptr;
+  std::printf("%d\n", gort::deref(p));
+}
+void checkedDivMain() {
+  volatile int z = 0;
+  std::printf("%d\n", gort::div(10, int(z)));
+}
+
+TEST_F(PanicDeathTest, CheckedNilDereferencePrintsTheSignalLine) {
+  EXPECT_EXIT(gort::Main(0, nullptr, derefMain), ::testing::ExitedWithCode(2),
+              "^panic: runtime error: invalid memory address or nil pointer dereference\n"
+              "\\[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x[0-9a-f]+\\]\n\n"
+              "goroutine 1 \\[running\\]:\n[^\n]*derefMain\\(\\)\n");
+}
+
+TEST_F(PanicDeathTest, DivideByZeroHasNoSignalLine) {
+  EXPECT_EXIT(gort::Main(0, nullptr, checkedDivMain), ::testing::ExitedWithCode(2),
+              "^panic: runtime error: integer divide by zero\n\ngoroutine 1 \\[running\\]:\n");
+}
+
+// Thrown values print as panic(v) prints the same value.
+template <auto Throw>
+void throwInGoroutineMain() {
+  auto c = gort::make_chan<int>();
+  gort::go([] { Throw(); });
+  c.recv();
+}
+struct Opaque {};
+
+TEST_F(PanicDeathTest, ThrownValuesPrintAsPanicValues) {
+  auto expect = [](void (*f)(), const std::string& line) {
+    EXPECT_EXIT(gort::Main(0, nullptr, f), ::testing::ExitedWithCode(2),
+                "^" + line + "\n\ngoroutine [0-9]+ \\[running\\]:\n");
+  };
+  expect(throwInGoroutineMain<[] { throw 42; }>, "panic: 42");
+  expect(throwInGoroutineMain<[] { throw 1.5; }>, "panic: \\+1\\.500000e\\+000");
+  expect(throwInGoroutineMain<[] { throw std::string("thrown string"); }>, "panic: thrown string");
+  expect(throwInGoroutineMain<[] { throw "thrown literal"; }>, "panic: thrown literal");
+  expect(throwInGoroutineMain<[] { throw std::runtime_error("bad thing"); }>, "panic: bad thing");
+  expect(throwInGoroutineMain<[] { throw Opaque{}; }>, "panic: \\(\\(anonymous namespace\\)::Opaque\\) unknown exception");
+}
+
+// Output buffered in stdio comes out before the report, as Go's does.
+void printThenPanicMain() {
+  dup2(2, 1);  // stdout becomes the death test's captured pipe: fully buffered
+  std::printf("hello");
+  gort::panic("boom");
+}
+
+TEST_F(PanicDeathTest, BufferedStdoutComesOutBeforeTheReport) {
+  EXPECT_EXIT(gort::Main(0, nullptr, printThenPanicMain), ::testing::ExitedWithCode(2),
+              "hellopanic: boom\n\ngoroutine 1 \\[running\\]:\n");
+}
+
+// A panic value whose printing panics: Go's preprintpanics throws.
+struct ErrorPanics : std::exception {
+  std::string Error() const { gort::panic("Error() itself panics"); }
+};
+struct StringPanics {
+  std::string String() const { gort::panic("String() itself panics"); }
+};
+struct ErrorFaults : std::exception {
+  int* p = nullptr;
+  std::string Error() const { return std::to_string(gort::deref(p)); }
+};
+
+TEST_F(PanicDeathTest, PanicWhilePrintingThePanicValueIsFatal) {
+  EXPECT_EXIT(gort::Main(0, nullptr, [] { gort::panic(ErrorPanics{}); }), ::testing::ExitedWithCode(2),
+              "^fatal error: panic while printing panic value: Error\\(\\) itself panics\n\ngoroutine 1 \\[running\\]:\n");
+  EXPECT_EXIT(gort::Main(0, nullptr, [] { gort::panic(StringPanics{}); }), ::testing::ExitedWithCode(2),
+              "^fatal error: panic while printing panic value: String\\(\\) itself panics\n\ngoroutine 1 \\[running\\]:\n");
+  EXPECT_EXIT(gort::Main(0, nullptr, [] { gort::panic(ErrorFaults{}); }), ::testing::ExitedWithCode(2),
+              "^fatal error: panic while printing panic value: type gort::runtime::Error\n"
+              "\\[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x[0-9a-f]+\\]\n\n"
+              "goroutine 1 \\[running\\]:\n");
 }
 
 void goroutinePanicMain() {

@@ -444,6 +444,28 @@ TEST_F(ProcDeathTest, StackOverflowIsFatalWithGosMessage) {
               "goroutine 1 \\[running\\]:\n");
 }
 
+void overflowWithAnotherMain() {
+  static auto never = gort::make_chan<int>();
+  gort::go([] { never.recv(); });
+  for (int i = 0; i < 10; i++) gort::runtime::Gosched();
+  overflowMain();
+}
+
+// Go throws a stack overflow at level 2: all goroutines, even with
+// GOTRACEBACK=none.
+TEST_F(ProcDeathTest, StackOverflowListsEveryGoroutineWhateverGotraceback) {
+  for (const char* level : {"none", "single"}) {
+    EXPECT_EXIT(
+        {
+          setenv("GOTRACEBACK", level, 1);
+          gort::Main(0, nullptr, overflowWithAnotherMain);
+        },
+        ::testing::ExitedWithCode(2),
+        "fatal error: stack overflow\n\ngoroutine 1 \\[running\\]:\n(.|\n)*\ngoroutine [0-9]+ \\[chan receive\\]:\n")
+        << level;
+  }
+}
+
 void deepButAllowedMain() {
   gort::debug::SetMaxStack(64 << 20);
   std::atomic<int> r{-1};
