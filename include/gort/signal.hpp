@@ -7,6 +7,15 @@
 // As in Go, delivery never blocks: a signal that finds the channel full is
 // dropped for that channel, so give the channel room (capacity 1 suffices
 // for one kind of signal). Notify with no signals relays every signal.
+//
+// Without Notify (and after Stop) a signal does what it does in Go:
+// SIGHUP, SIGINT and SIGTERM end the program by the signal (a SIGHUP or
+// SIGINT inherited as ignored stays ignored); SIGUSR1, SIGUSR2, SIGALRM,
+// SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO, SIGPWR, SIGURG, SIGWINCH,
+// SIGCHLD and the real-time signals from 35 are ignored; SIGQUIT, SIGILL,
+// SIGTRAP, SIGABRT, SIGSTKFLT and SIGSYS print every goroutine and exit 2.
+// Once any signal has been notified a program blocked waiting is never
+// reported as deadlocked: a signal may still come.
 #pragma once
 
 #include <compare>
@@ -44,10 +53,13 @@ void Notify(chan<os::Signal> c, std::initializer_list<os::Signal> sigs = {});
 // Stop relaying to c. When Stop returns, c receives no more signals.
 void Stop(const chan<os::Signal>& c);
 // Ignore the signals (all, if none); registrations for them are dropped.
+// Only a later Notify undoes it.
 void Ignore(std::initializer_list<os::Signal> sigs = {});
-// Whether sig is currently ignored.
+// Whether sig is currently ignored: by Ignore, or (SIGHUP, SIGINT) inherited
+// as ignored and not notified since.
 bool Ignored(os::Signal sig);
-// Undo Notify and Ignore for the signals (all, if none): default behaviour.
+// Undo Notify for the signals (all, if none); Ignore stays in force, as in
+// Go.
 void Reset(std::initializer_list<os::Signal> sigs = {});
 
 }  // namespace signal

@@ -9,11 +9,24 @@
 // the way from the process's cgroup up to the mount root (a parent's quota
 // caps its children, and without a cgroup namespace the container's limit
 // sits at the root of its mount).
+//
+// Futex sleeps under TSan: TSan defers an asynchronous signal's handler
+// until the thread it hit enters a function TSan intercepts, unless that
+// thread already sits in one TSan knows to block (usleep, epoll_wait, ...).
+// A raw futex wait is neither, so a kill(2) the kernel hands to a parked M
+// would wait for that M to wake, perhaps forever. A thread therefore blocks
+// every signal but the synchronous faults while it sleeps on a futex: the
+// kernel gives process-directed signals to a thread that runs or to
+// sysmon, which sleeps in usleep and runs the handler at once. The mask
+// change goes through pthread_sigmask, which TSan intercepts, so a handler
+// it was already holding for this thread runs before the sleep.
 #include "runtime/os_linux.hpp"
 
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,7 +53,20 @@ void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) {
     ts.tv_nsec = ns % 1000000000;
     tsp = &ts;
   }
+#if defined(GORT_TSAN)
+  static const sigset_t asyncSignals = [] {
+    sigset_t set;
+    sigfillset(&set);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) sigdelset(&set, sig);
+    return set;
+  }();
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &asyncSignals, &old);
+#endif
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, val, tsp, nullptr, 0);
+#if defined(GORT_TSAN)
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+#endif
 }
 
 void futexwakeup(std::atomic<uint32_t>* addr, uint32_t cnt) {

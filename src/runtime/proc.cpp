@@ -68,6 +68,7 @@
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/signal_unix.hpp"
+#include "runtime/sigqueue.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
@@ -2200,7 +2201,10 @@ namespace {
 void checkdead() {
   if (!mainMode || !mainStarted.load(std::memory_order_relaxed)) return;
   int64_t run = sched.mnext - sched.nmfreed - sched.nmidle - sched.nmidlelocked;
-  if (run > 0) return;
+  // Once os/signal watches signals, Go's signal_recv goroutine sits in a
+  // syscall for good, an M checkdead counts as running: a signal can still
+  // wake a goroutine, so nothing is deadlocked.
+  if (run > 0 || signalsWatched()) return;
   if (run < 0) {
     printstr("runtime: checkdead: nmidle=");
     printint(sched.nmidle);

@@ -16,12 +16,17 @@
 //     runtime or off-goroutine: "fatal error: unexpected signal during
 //     runtime execution". Each report carries Go's "[signal ...]" line and
 //     the traces GOTRACEBACK asks for; exit status 2 (crash: SIGABRT).
-//   - SIGQUIT, SIGILL, SIGTRAP, SIGABRT (Go's "throw" signals): the signal's
-//     name and pc, every goroutine's trace and the registers, exit 2.
+//   - SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS (Go's "throw"
+//     signals): the signal's name and pc, every goroutine's trace and the
+//     registers, exit 2.
 //   - SIGPIPE: a write to a broken pipe on fd 1 or 2 kills the program with
 //     SIGPIPE; on any other descriptor the write just fails with EPIPE.
 //   - each of these, sent by kill(2) while os/signal is notified of it,
-//     goes to the channel instead, and SIGQUIT/SIGPIPE respect Ignore.
+//     goes to the channel instead, and the throw signals and SIGPIPE respect
+//     Ignore.
+//   - every other signal Go catches (SIGINT, SIGTERM, SIGUSR1, SIGCHLD, the
+//     real-time signals, ...): sigqueue.cpp, which initSignals asks to
+//     install them.
 #include "runtime/signal_unix.hpp"
 
 #include <poll.h>
@@ -87,7 +92,7 @@ void onFault(int sig, siginfo_t* info, void* ctx) {
         !userFault, false, "");
 }
 
-// Signals Go "throws" on (SIGQUIT, SIGILL, SIGTRAP, SIGABRT): the signal's
+// Signals Go "throws" on (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS): the signal's
 // name, the pc and M, every goroutine, the registers; exit 2.
 void onThrowSignal(int sig, siginfo_t* info, void* ctx) {
   if (sentByKill(info) && (sigsend(sig) || signalIgnored(sig))) return;
@@ -139,6 +144,22 @@ const char* signame(int sig) {
     case SIGPIPE: return "SIGPIPE: write to broken pipe";
     case SIGALRM: return "SIGALRM: alarm clock";
     case SIGTERM: return "SIGTERM: termination";
+    case SIGSTKFLT: return "SIGSTKFLT: stack fault";
+    case SIGCHLD: return "SIGCHLD: child status has changed";
+    case SIGCONT: return "SIGCONT: continue";
+    case SIGSTOP: return "SIGSTOP: stop, unblockable";
+    case SIGTSTP: return "SIGTSTP: keyboard stop";
+    case SIGTTIN: return "SIGTTIN: background read from tty";
+    case SIGTTOU: return "SIGTTOU: background write to tty";
+    case SIGURG: return "SIGURG: urgent condition on socket";
+    case SIGXCPU: return "SIGXCPU: cpu limit exceeded";
+    case SIGXFSZ: return "SIGXFSZ: file size limit exceeded";
+    case SIGVTALRM: return "SIGVTALRM: virtual alarm clock";
+    case SIGPROF: return "SIGPROF: profiling alarm clock";
+    case SIGWINCH: return "SIGWINCH: window size change";
+    case SIGIO: return "SIGIO: i/o now possible";
+    case SIGPWR: return "SIGPWR: power failure restart";
+    case SIGSYS: return "SIGSYS: bad system call";
   }
   return "signal";
 }
@@ -150,8 +171,11 @@ std::string signalLine(int sig, uint64_t code, uintptr_t addr, uintptr_t pc) {
 
 void initSignals() {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE}) install(sig, onFault, SA_NODEFER);
-  for (int sig : {SIGQUIT, SIGILL, SIGTRAP, SIGABRT}) install(sig, onThrowSignal, SA_NODEFER | SA_RESTART);
+  for (int sig : {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS}) {
+    install(sig, onThrowSignal, SA_NODEFER | SA_RESTART);
+  }
   install(SIGPIPE, onSigpipe, SA_RESTART);
+  initSignalDispositions();
 }
 
 void minitSignals(m* mp) {

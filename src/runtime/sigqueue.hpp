@@ -8,10 +8,16 @@ namespace gort::internal {
 // for each pending notified signal. Installed by package os/signal.
 using SignalDeliverFn = void (*)(int sig);
 
+// At start (initSignals): catch the signals whose default Go changes
+// (kill and ignore classes, sigqueue.cpp), recording what was there.
+void initSignalDispositions();
 void signalEnable(int sig, SignalDeliverFn deliver);  // os/signal.Notify
-void signalDisable(int sig);                         // Stop/Reset: default action again
+void signalDisable(int sig);                         // Stop/Reset: the disposition Go would have
 void signalIgnore(int sig);                          // Ignore: SIG_IGN
 bool signalIgnored(int sig);
+// Whether os/signal's delivery thread runs (since the first Notify): a
+// signal may still wake a goroutine, so checkdead reports no deadlock.
+bool signalsWatched();
 // True if sig was taken by the notification path (called from the runtime's
 // own handlers for signals it also uses, e.g. SIGURG, SIGPIPE).
 bool sigsend(int sig);

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -27,6 +28,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
+#include "gort/signal.hpp"
 #include "gort/sync.hpp"
 #include "gort/time.hpp"
 
@@ -239,6 +241,22 @@ TEST(DeadlockMessage, ExactFirstLines) {
                                     "goroutine 1 [chan receive]:\n"));
   EXPECT_EXIT(gort::Main(0, nullptr, goexit_alone), ::testing::ExitedWithCode(2),
               ::testing::StrEq("fatal error: no goroutines (main called runtime.Goexit) - deadlock!\n"));
+}
+
+void ignoreThenRecv() {
+  gort::signal::Ignore({SIGINT});
+  auto c = gort::make_chan<int>();
+  c.recv();
+}
+
+// Only Notify starts watching signals (which keeps checkdead quiet, see
+// signal_test's children): after Ignore alone, Go 1.19 still reports the
+// deadlock.
+TEST(DeadlockMessage, IgnoreAloneStillDeadlocks) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(gort::Main(0, nullptr, ignoreThenRecv), ::testing::ExitedWithCode(2),
+              ::testing::StartsWith("fatal error: all goroutines are asleep - deadlock!\n\n"
+                                    "goroutine 1 [chan receive]:\n"));
 }
 
 // The golden matcher itself: a skeleton mismatch must be caught.
