@@ -113,6 +113,30 @@ __attribute__((noinline)) double work(uint64_t seed, uint64_t iters, uint64_t* o
   return x + y;
 }
 
+// A plain thread that asks every P to yield every periodUs microseconds
+// until stop().
+class PreemptStorm {
+ public:
+  explicit PreemptStorm(int periodUs)
+      : thread_([this, periodUs] {
+          while (!stop_.load()) {
+            for (int i = 0; i < gort::internal::gomaxprocs.load(); i++) {
+              gort::internal::preemptone(gort::internal::allp[i]);
+            }
+            usleep(periodUs);
+          }
+        }) {}
+  ~PreemptStorm() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 TEST(Preempt, RegistersSurviveThousandsOfPreemptions) {
   int prev = gort::runtime::GOMAXPROCS(2);  // also starts the runtime
   if (!gort::internal::asyncPreemptAvailable()) GTEST_SKIP() << "async preemption unavailable in this build";
@@ -125,15 +149,7 @@ TEST(Preempt, RegistersSurviveThousandsOfPreemptions) {
   std::atomic<int> bad{0}, done{0};
   // Besides sysmon's 10 ms requests, a plain thread asks every P to yield
   // every 100 us, so the signal path runs thousands of times.
-  std::atomic<bool> stop{false};
-  std::thread hammer([&] {
-    while (!stop.load()) {
-      for (int i = 0; i < gort::internal::gomaxprocs.load(); i++) {
-        gort::internal::preemptone(gort::internal::allp[i]);
-      }
-      usleep(100);
-    }
-  });
+  PreemptStorm storm(100);
   gort::Run([&] {
     for (int round = 0; round < 10; round++) {
       for (int i = 0; i < kWorkers; i++) {
@@ -147,8 +163,7 @@ TEST(Preempt, RegistersSurviveThousandsOfPreemptions) {
     }
     while (done.load() < 10 * kWorkers) gort::runtime::Gosched();
   });
-  stop = true;
-  hammer.join();
+  storm.stop();
   EXPECT_EQ(bad.load(), 0);
   uint64_t preempted = gort::internal::asyncPreemptions.load() - before;
   std::printf("async preemptions: %lu\n", static_cast<unsigned long>(preempted));
@@ -180,15 +195,7 @@ TEST_F(PreemptDeathTest, HandoffsSurviveAPreemptionStorm) {
       {
         gorttest::watchdog(60);
         gort::runtime::GOMAXPROCS(4);
-        std::atomic<bool> stop{false};
-        std::thread hammer([&] {
-          while (!stop.load()) {
-            for (int i = 0; i < gort::internal::gomaxprocs.load(); i++) {
-              gort::internal::preemptone(gort::internal::allp[i]);
-            }
-            usleep(50);
-          }
-        });
+        PreemptStorm storm(50);
         gort::Run([] {
           constexpr int kPairs = 64, kMsgs = 40000;
           gort::sync::WaitGroup wg;
@@ -212,8 +219,7 @@ TEST_F(PreemptDeathTest, HandoffsSurviveAPreemptionStorm) {
           });
           wg.Wait();
         });
-        stop = true;
-        hammer.join();
+        storm.stop();
         std::exit(0);
       },
       ::testing::ExitedWithCode(0), "");
