@@ -2302,7 +2302,6 @@ void runtimeMain() {
   getg()->mp->lockedInt--;
   dounlockOSThread();
   mainArgs.user_main();
-  leakCheckAtExit();
   exitProcess(0);
 }
 
