@@ -107,6 +107,9 @@ TEST(Stack, NewGoroutinesGetTheNewSize) {
 // size; a new size must not make each allocation step over all of them
 // (100000 old stacks made this 15-30 s). A watchdog ends the child if it is slow.
 TEST(StackDeathTest, SetMaxStackAfterMassExitStaysLinear) {
+#if defined(GORT_ASAN) || defined(GORT_TSAN)
+  GTEST_SKIP() << "timed against a watchdog: the normal and LTO builds run it";
+#endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
