@@ -302,6 +302,18 @@ uintptr_t functionSize(uintptr_t pc) {
   return size;
 }
 
+int inlinedDepth(uintptr_t pc) {
+  int named = 0;
+  backtrace_pcinfo(
+      btState(), pc,
+      [](void* d, uintptr_t, const char*, int, const char* function) {
+        if (function) ++*static_cast<int*>(d);
+        return 0;
+      },
+      nullptr, &named);
+  return named > 1 ? named - 1 : 0;
+}
+
 void symbolize(uintptr_t pc, std::vector<SymFrame>* out) {
   Collect c{out, 0};
   backtrace_pcinfo(btState(), pc, onFrame, nullptr, &c);

@@ -148,6 +148,9 @@ TEST(Panic, RecoverIsNilWhenNotPanickingAndOnSecondCall) {
 }
 
 [[gnu::noinline]] bool recoverFromHelper() { return bool(gort::recover()); }
+// Inlined into the deferred call, it is still a helper: Go's rule is about
+// the source, whatever the optimiser does.
+[[gnu::always_inline]] inline bool recoverFromInlinedHelper() { return bool(gort::recover()); }
 
 void deferredFunctionPointer() {
   if (!gort::recover()) std::abort();
@@ -183,6 +186,30 @@ TEST(Panic, RecoverMustBeCalledDirectlyByTheDeferredCall) {
       gort::panic("z");
     });
     EXPECT_FALSE(genericHelper);
+    EXPECT_TRUE(genericDirect);
+  });
+}
+
+TEST(Panic, RecoverInAHelperTheCompilerInlinedReturnsNil) {
+  gort::Run([] {
+    bool viaInlined = true, direct = false, genericViaInlined = true, genericDirect = false;
+    gort::func([&](Defer& defer) {
+      defer([&] {
+        viaInlined = recoverFromInlinedHelper();
+        direct = bool(gort::recover());
+      });
+      gort::panic("x");
+    });
+    gort::func([&](Defer& defer) {
+      defer([&](auto...) {
+        genericViaInlined = recoverFromInlinedHelper();
+        genericDirect = bool(gort::recover());
+      });
+      gort::panic("y");
+    });
+    EXPECT_FALSE(viaInlined);
+    EXPECT_TRUE(direct);
+    EXPECT_FALSE(genericViaInlined);
     EXPECT_TRUE(genericDirect);
   });
 }
