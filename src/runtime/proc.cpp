@@ -2302,6 +2302,7 @@ void runtimeMain() {
   getg()->mp->lockedInt--;
   dounlockOSThread();
   mainArgs.user_main();
+  leakCheckAtExit();
   exitProcess(0);
 }
 

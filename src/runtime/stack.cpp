@@ -232,6 +232,28 @@ bool stackGuardHit(uintptr_t addr, uintptr_t* lo, uintptr_t* hi) {
   return false;
 }
 
+void leakCheckAtExit() {
+  if constexpr (!san::kASan) return;
+  // ASan knows each thread by the stack it last switched to, a goroutine's:
+  // the threads' own stacks (g0s, and m0's, where a program that called
+  // Main from deeper code keeps its frames) are roots too.
+  for (m* mp = allmHead(); mp; mp = mp->alllink) {
+    if (mp->g0StackHi > mp->g0StackLo) {
+      san::registerRootRegion(reinterpret_cast<const void*>(mp->g0StackLo), mp->g0StackHi - mp->g0StackLo);
+    }
+  }
+  g* self = getg();
+  for (g* gp = allgsHead(); gp; gp = gp->alllink) {
+    if (!gp->slot) continue;
+    // A parked goroutine's live frames lie above its saved sp; one running
+    // on another M (or this one) may use any of its stack.
+    bool parked = gp != self && gp->atomicstatus.load(std::memory_order_acquire) != _Grunning;
+    uintptr_t lo = parked && gp->sched.sp ? gp->sched.sp : gp->stk.lo;
+    san::registerRootRegion(reinterpret_cast<const void*>(lo), gp->stk.hi - lo);
+  }
+  san::leakCheck();
+}
+
 }  // namespace gort::internal
 
 namespace gort::debug {
