@@ -24,7 +24,8 @@
 // must not step over them). sysmon returns the pages of stacks free for
 // a while (stackScavenge), keeping the top page, which a reuse touches first.
 //
-// Lock order: stackLock is a leaf.
+// Locks: stackLock guards the pools only: nothing is taken under it
+// (lockrank.cpp).
 #include "runtime/stack.hpp"
 
 #include <sys/mman.h>
@@ -74,7 +75,7 @@ struct FreePool {
   StackSlot* head;
 };
 
-mutex stackLock;
+mutex stackLock{LockRank::stack};
 std::vector<FreePool>* freePools;  // stackLock; a handful of sizes at most
 std::vector<Chunk>* chunks;        // stackLock
 std::atomic<int> guardMode{0};    // 0 unknown, 1 MADV_GUARD_INSTALL, 2 mprotect
@@ -210,7 +211,7 @@ void stackScavenge(int64_t now, int64_t ageNs) {
     for (StackSlot* s = fp.head; s; s = s->next) {
       if (s->trimmed || now - s->freedAt < ageNs) continue;
       size_t len = s->hi - kPage - s->lo;
-      if (len) madvise(reinterpret_cast<void*>(s->lo), len, MADV_DONTNEED);
+      if (len) madvise(reinterpret_cast<void*>(s->lo), len, debug.madvdontneed ? MADV_DONTNEED : MADV_FREE);
       s->trimmed = true;
     }
   }

@@ -19,7 +19,7 @@
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
 #include "gort/sync.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/export_test.hpp"
 
 namespace {
 

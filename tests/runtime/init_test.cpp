@@ -16,7 +16,7 @@
 #include "gort/go.hpp"
 #include "gort/init.hpp"
 #include "gort/runtime.hpp"
-#include "runtime/inittask.hpp"
+#include "runtime/export_test.hpp"
 
 namespace inittest {
 std::string& events();

@@ -15,8 +15,7 @@
 #include "gort/runtime.hpp"
 #include "support/watchdog.hpp"
 #include "gort/sync.hpp"
-#include "runtime/preempt.hpp"
-#include "runtime/runtime2.hpp"
+#include "runtime/export_test.hpp"
 
 namespace {
 
