@@ -54,11 +54,11 @@ concept ChanElem = std::is_default_constructible_v<T> && std::is_nothrow_move_co
 // Uninitialised storage for one received element; the core constructs it.
 template <class T>
 struct RecvSlot {
-  alignas(T) unsigned char buf[kZeroSizeElem<T> ? 1 : sizeof(T)];
-  void* addr() { return kZeroSizeElem<T> ? nullptr : buf; }
+  alignas(T) unsigned char buf[kZeroSize<T> ? 1 : sizeof(T)];
+  void* addr() { return kZeroSize<T> ? nullptr : buf; }
   // Takes the element the core constructed (a zero-size one is made here).
   T take() {
-    if constexpr (kZeroSizeElem<T>) {
+    if constexpr (kZeroSize<T>) {
       return T{};
     } else {
       T* p = std::launder(reinterpret_cast<T*>(buf));
@@ -223,7 +223,7 @@ class recv_only : public internal::chanref<T>, public internal::recvOps<T, recv_
 // make(chan T, size). Panics "makechan: size out of range" if size < 0.
 template <class T>
 chan<T> make_chan(int64_t size = 0) {
-  internal::hchan* c = internal::makechan(&internal::chanTypeOf<T>, size);
+  internal::hchan* c = internal::makechan(&internal::typeOf<T>, size);
   internal::noTailCall();
   return chan<T>(c);
 }

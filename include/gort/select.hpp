@@ -77,7 +77,7 @@ struct SendCase {
   T v;
   F fn;
 
-  void* elem() { return kZeroSizeElem<T> ? nullptr : &v; }
+  void* elem() { return kZeroSize<T> ? nullptr : &v; }
   void run(bool) { std::invoke(fn); }
 };
 

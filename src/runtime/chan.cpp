@@ -18,7 +18,7 @@
 //
 // The typed templates (gort/chan.hpp) are thin shells: every operation is
 // one call into chansend1/chanrecv1/... with the element's address; the
-// ChanType's functions move, destroy and zero elements (memcpy/memset for
+// The element Type's functions move, destroy and zero elements (memcpy/memset for
 // trivial types, nothing at all for zero-size ones).
 //
 // Non-blocking operations first look without the lock (full()/empty()); a
@@ -146,8 +146,8 @@ void elemZero(const hchan* c, void* dst) {
 
 namespace {
 
-size_t chanAlign(const ChanType* t) { return t->align > alignof(hchan) ? t->align : alignof(hchan); }
-size_t bufOffset(const ChanType* t) { return (sizeof(hchan) + t->align - 1) / t->align * t->align; }
+size_t chanAlign(const Type* t) { return t->align > alignof(hchan) ? t->align : alignof(hchan); }
+size_t bufOffset(const Type* t) { return (sizeof(hchan) + t->align - 1) / t->align * t->align; }
 
 void unlockChanf(void* c) { chanUnlock(static_cast<hchan*>(c)); }
 
@@ -330,7 +330,7 @@ void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason r
 
 // ---- entry points --------------------------------------------------------------------
 
-hchan* makechan(const ChanType* t, int64_t size) {
+hchan* makechan(const Type* t, int64_t size) {
   // Go bounds the buffer by the maximum allocation; we by the 32-bit
   // indices and 1 TiB of buffer.
   if (size < 0 || size > int64_t(UINT32_MAX) || uint64_t(size) * t->size > (uint64_t(1) << 40)) {
@@ -356,7 +356,7 @@ void freechan(hchan* c) {
     elemDestroy(c, c->slot(i));
     if (++i == c->dataqsiz) i = 0;
   }
-  const ChanType* t = c->elemtype;
+  const Type* t = c->elemtype;
   c->~hchan();
   ::operator delete(static_cast<void*>(c), std::align_val_t(chanAlign(t)));
 }

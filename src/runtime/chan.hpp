@@ -39,7 +39,7 @@ struct hchan : chanHeader {
   std::atomic<uint32_t> closed{0};
   uint32_t dataqsiz = 0;            // capacity (buf holds dataqsiz elements)
   uint32_t elemsize = 0;
-  const ChanType* elemtype = nullptr;
+  const Type* elemtype = nullptr;
   unsigned char* buf = nullptr;     // ring of dataqsiz slots, allocated with the hchan
   uint32_t sendx = 0;               // lock: next slot to fill
   uint32_t recvx = 0;               // lock: next slot to drain

@@ -617,7 +617,7 @@ TEST_P(ChanTest, BufferedElementsAreDestroyedWithTheChannel) {
 TEST_P(ChanTest, ZeroSizeElements) {
   gort::Run([] {
     struct Empty {};
-    static_assert(gort::internal::kZeroSizeElem<Empty>);
+    static_assert(gort::internal::kZeroSize<Empty>);
     auto c = make_chan<Empty>(2);
     c.send(Empty{});
     c.send(Empty{});

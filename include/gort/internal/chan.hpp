@@ -4,7 +4,7 @@
 // lowers `c <- x` to chansend1 and `select` to selectgo; everything else
 // lives in src/runtime/chan.cpp and select.cpp.
 //
-// Element protocol: the core moves elements with the ChanType's functions.
+// Element protocol: the core moves elements with the element Type's functions.
 // A send passes the address of a live value; the core move-constructs from
 // it only if the send happens (the caller still destroys its object). A
 // receive passes uninitialised storage; when the receive happens the core has
@@ -18,36 +18,14 @@
 #include <new>
 #include <type_traits>
 
+#include "gort/internal/type.hpp"
+
 namespace gort::internal {
 
 struct hchan;
 
-// The element type of a channel, as Go's chantype/elemtype. size == 0 marks
-// a zero-size element (an empty trivial type, Go's struct{}): no storage, no
-// copies. Null function pointers mean "trivial": memcpy / no-op / memset 0.
-struct ChanType {
-  uint32_t size;
-  uint32_t align;
-  void (*move)(void* dst, void* src) noexcept;  // construct *dst from std::move(*src)
-  void (*destroy)(void* p) noexcept;
-  void (*zero)(void* p) noexcept;               // construct the zero value T{}
-};
-
-template <class T>
-inline constexpr bool kZeroSizeElem =
-    std::is_empty_v<T> && std::is_trivially_copyable_v<T> && std::is_trivially_default_constructible_v<T>;
-
-template <class T>
-inline constexpr ChanType chanTypeOf{
-    kZeroSizeElem<T> ? 0u : uint32_t(sizeof(T)),
-    uint32_t(alignof(T)),
-    std::is_trivially_copyable_v<T> ? nullptr
-                                    : +[](void* d, void* s) noexcept { ::new (d) T(std::move(*static_cast<T*>(s))); },
-    std::is_trivially_destructible_v<T> ? nullptr : +[](void* p) noexcept { static_cast<T*>(p)->~T(); },
-    std::is_trivially_default_constructible_v<T> && std::is_trivially_copyable_v<T>
-        ? nullptr
-        : +[](void* p) noexcept { ::new (p) T(); },
-};
+// A channel's element type is described by its Type (internal/type.hpp),
+// as Go's chantype points at its elem _type.
 
 // The reference count every chan<T> handle holds (the first member of
 // hchan); the channel and any buffered elements are freed with the last one.
@@ -55,7 +33,7 @@ struct chanHeader {
   std::atomic<int64_t> refs{1};
 };
 
-hchan* makechan(const ChanType* t, int64_t size);
+hchan* makechan(const Type* t, int64_t size);
 void freechan(hchan* c);
 inline void chanRetain(hchan* c) {
   if (c) reinterpret_cast<chanHeader*>(c)->refs.fetch_add(1, std::memory_order_relaxed);
