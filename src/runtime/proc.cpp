@@ -235,8 +235,8 @@ p* releasep() {
   return pp;
 }
 
-// Called with sched.lock held.
 void pidleput(p* pp) {
+  assertLockHeld(&sched.lock, "pidleput");
   pp->link = sched.pidle;
   sched.pidle = pp;
   sched.npidle.fetch_add(1, std::memory_order_relaxed);
@@ -252,8 +252,8 @@ p* pidleget() {
   return pp;
 }
 
-// Called with sched.lock held.
 void mput(m* mp) {
+  assertLockHeld(&sched.lock, "mput");
   mp->schedlink = sched.midle;
   sched.midle = mp;
   sched.nmidle++;
@@ -301,6 +301,7 @@ void globrunqput(g* gp);
 // Moves pp's inbox to the global queue (a P that is not running may never
 // look at it). Called with sched.lock held.
 void inboxToGlobal(p* pp) {
+  assertLockHeld(&sched.lock, "inboxToGlobal");
   gList homed = inboxTake(pp);
   while (g* gp = homed.pop()) globrunqput(gp);
 }
@@ -353,8 +354,8 @@ g* gRing::pop() {
 
 namespace {
 
-// Called with sched.lock held.
 void globrunqputbatch(g* const* gs, uint32_t n) {
+  assertLockHeld(&sched.lock, "globrunqputbatch");
   sched.runq.pushN(gs, n);
   sched.runqsize.fetch_add(int32_t(n), std::memory_order_relaxed);
 }
@@ -506,6 +507,7 @@ g* runqsteal(p* pp, p* p2, bool stealRunNextG) {
 // Called with sched.lock held. Takes a batch from the global queue into pp's
 // local queue and returns one G. max == 0: no limit beyond fairness.
 g* globrunqget(p* pp, int32_t max) {
+  assertLockHeld(&sched.lock, "globrunqget");
   int32_t size = sched.runqsize.load(std::memory_order_relaxed);
   if (size == 0) return nullptr;
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
@@ -703,6 +705,7 @@ void prepareFirstRun(m* mp, g* gp) {
 // it handed the M to, see goparkHandoff) calls mcall, which saves that G's
 // exception state. Runs on g0.
 void gogo(m* mp, g* gp) {
+  assertOnG0("gogo");
   prepareFirstRun(mp, gp);
   *mp->ehGlobals = gp->eh;
   setg(gp);
@@ -741,6 +744,7 @@ void prefetchQueued(p* pp) {
 
 // Runs gp on the current M. Runs on g0; returns when gp switches back.
 void execute(m* mp, g* gp, bool inheritTime) {
+  assertOnG0("execute");
   prefetchQueued(mp->pp);
   mp->curg = gp;
   gp->mp = mp;
@@ -1047,6 +1051,7 @@ namespace {
 
 // Called with sched.lock held: too many threads is fatal, as in Go.
 void checkmcount() {
+  assertLockHeld(&sched.lock, "checkmcount");
   if (sched.mnext - sched.nmfreed > sched.maxmcount) {
     printstr("runtime: program exceeds ");
     printint(sched.maxmcount);
@@ -1091,8 +1096,8 @@ void mcommoninit(m* mp, int64_t id) {
   } while (!allm.compare_exchange_weak(head, mp, std::memory_order_release));
 }
 
-// Called with sched.lock held.
 int64_t mReserveID() {
+  assertLockHeld(&sched.lock, "mReserveID");
   if (sched.mnext + 1 < sched.mnext) throw_("runtime: thread ID overflow");
   int64_t id = sched.mnext++;
   checkmcount();
@@ -1151,6 +1156,7 @@ void newm(bool spinning, p* pp, int64_t id) {
 
 // Parks the M until startm hands it a P. Runs on g0.
 void stopm() {
+  assertOnG0("stopm");
   m* mp = getm();
   if (mp->locks) throw_("stopm holding locks");
   if (mp->pp) throw_("stopm holding p");
@@ -2032,6 +2038,8 @@ namespace {
 // Changes the number of Ps to nprocs. World stopped, sched.lock held. Returns
 // the list of Ps with local work (to be started).
 p* procresize(int32_t nprocs) {
+  assertWorldStopped("procresize");
+  assertLockHeld(&sched.lock, "procresize");
   int32_t old = gomaxprocs.load(std::memory_order_relaxed);
   if (old < 0 || nprocs <= 0) throw_("procresize: invalid arg");
   if (nprocs > old) {
@@ -2196,6 +2204,7 @@ namespace {
 // Called with sched.lock held whenever an M goes idle. If no M is running
 // Go code and no goroutine can become runnable, the program is deadlocked.
 void checkdead() {
+  assertLockHeld(&sched.lock, "checkdead");
   if (!mainMode || !mainStarted.load(std::memory_order_relaxed)) return;
   int64_t run = sched.mnext - sched.nmfreed - sched.nmidle - sched.nmidlelocked;
   // Once os/signal watches signals, Go's signal_recv goroutine sits in a

@@ -102,8 +102,9 @@ bool ours(int sig) {
 }
 
 // Go's sigInstallGoHandler: would the runtime catch sig at start, given
-// what it found there (fwd)? Called with sigLock held.
+// what it found there (fwd)?
 bool catchesAtStart(int sig) {
+  assertLockHeld(&sigLock, "catchesAtStart");
   return !((sig == SIGHUP || sig == SIGINT) && fwd[sig].sa_handler == SIG_IGN);
 }
 
@@ -140,8 +141,8 @@ void onSignal(int sig, siginfo_t* info, void*) {
   raise(sig);
 }
 
-// Called with sigLock held.
 void catchSignal(int sig) {
+  assertLockHeld(&sigLock, "catchSignal");
   struct sigaction sa {};
   sa.sa_sigaction = onSignal;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;

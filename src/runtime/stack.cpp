@@ -80,8 +80,9 @@ std::vector<FreePool>* freePools;  // stackLock; a handful of sizes at most
 std::vector<Chunk>* chunks;        // stackLock
 std::atomic<int> guardMode{0};    // 0 unknown, 1 MADV_GUARD_INSTALL, 2 mprotect
 
-// The free list for stacks of size bytes. Called with stackLock held.
+// The free list for stacks of size bytes.
 StackSlot*& freeList(size_t size) {
+  assertLockHeld(&stackLock, "freeList");
   if (!freePools) freePools = new std::vector<FreePool>();
   for (FreePool& fp : *freePools) {
     if (fp.size == size) return fp.head;
@@ -90,8 +91,9 @@ StackSlot*& freeList(size_t size) {
   return freePools->back().head;
 }
 
-// Puts s on its size's free list. Called with stackLock held.
+// Puts s on its size's free list.
 void freeListPush(StackSlot* s) {
+  assertLockHeld(&stackLock, "freeListPush");
   StackSlot*& head = freeList(s->hi - s->lo);
   s->next = head;
   head = s;
@@ -125,8 +127,9 @@ Chunk& newChunk(size_t slotBytes) {
   return chunks->back();
 }
 
-// Carves a new slot of the current size. Called with stackLock held.
+// Carves a new slot of the current size.
 StackSlot* carve(size_t size) {
+  assertLockHeld(&stackLock, "carve");
   size_t slotBytes = size + kPage;
   if (!chunks) chunks = new std::vector<Chunk>();
   Chunk* c = nullptr;
