@@ -9,6 +9,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/runtime_stack.hpp"
+#include "runtime/print.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
@@ -104,13 +105,15 @@ TEST(Traceback, HeaderShowsWaitReasonAndMinutes) {
   // waitsince is in cputicks (park time from the TSC).
   double ticksPerNano = 1e9 / double(gort::internal::cputicksToNanos(1000000000));
   gp.waitsince = gort::internal::cputicks() - int64_t(121e9 * ticksPerNano);
-  std::string out;
-  gort::internal::goroutineheader(&gp, &out);
-  EXPECT_EQ(out, "goroutine 7 [chan receive, 2 minutes]:\n");
+  auto header = [&gp] {
+    char buf[128];
+    gort::internal::Printer out(buf);
+    gort::internal::goroutineheader(&gp, out);
+    return std::string(buf, out.size());
+  };
+  EXPECT_EQ(header(), "goroutine 7 [chan receive, 2 minutes]:\n");
   gp.waitsince = gort::internal::cputicks();
-  out.clear();
-  gort::internal::goroutineheader(&gp, &out);
-  EXPECT_EQ(out, "goroutine 7 [chan receive]:\n");
+  EXPECT_EQ(header(), "goroutine 7 [chan receive]:\n");
   gp.atomicstatus.store(gort::internal::_Gdead);
 }
 
