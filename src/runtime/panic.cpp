@@ -207,7 +207,6 @@ thread_local bool printingReport = false;
 // signal stack (flushStdio). Written by the reporting thread only.
 bool flushAtExit = false;
 
-constexpr size_t kCrashGuard = 4096;
 // Demangling takes ~160 bytes of stack a character of the name: this is
 // room for names of ~25,000 characters (longer ones print mangled).
 constexpr size_t kCrashStack = 4 << 20;
@@ -260,14 +259,15 @@ CrashMemory crashMemory;
 // [guard page][crash stack][arena]
 bool mapCrashMemory() {
   if (crashMemory.stackHi.load(std::memory_order_relaxed) != 0) return true;
-  void* m = mmap(nullptr, kCrashGuard + kCrashStack + kCrashArena, PROT_READ | PROT_WRITE,
+  auto guard = size_t(getpagesize());
+  void* m = mmap(nullptr, guard + kCrashStack + kCrashArena, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) return false;
-  char* base = static_cast<char*>(m);
-  mprotect(base, kCrashGuard, PROT_NONE);
-  crashMemory.arena.reset(base + kCrashGuard + kCrashStack, kCrashArena);
-  crashMemory.stackLo.store(reinterpret_cast<uintptr_t>(base + kCrashGuard), std::memory_order_relaxed);
-  crashMemory.stackHi.store(reinterpret_cast<uintptr_t>(base + kCrashGuard + kCrashStack), std::memory_order_relaxed);
+  char* stack = static_cast<char*>(m) + guard;
+  mprotect(m, guard, PROT_NONE);
+  crashMemory.arena.reset(stack + kCrashStack, kCrashArena);
+  crashMemory.stackLo.store(reinterpret_cast<uintptr_t>(stack), std::memory_order_relaxed);
+  crashMemory.stackHi.store(reinterpret_cast<uintptr_t>(stack + kCrashStack), std::memory_order_relaxed);
   return true;
 }
 
