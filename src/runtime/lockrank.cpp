@@ -53,12 +53,13 @@ constexpr MayHold kMayHold[] = {
     {R::stack, {R::sched, R::hchan}},  // a direct hand-off starts its partner under the channel lock
     {R::pollCache, {}},
     {R::sig, {R::start, R::context}},
+    {R::symtab, {}},
     {R::leaf, {}},  // and every other rank: see closure()
 };
 
 constexpr const char* kNames[] = {"context", "start", "netpollInit", "pollDesc", "timer", "timerRun",
                                   "sched", "timers", "hchan", "semaRoot", "notifyList", "sudog",
-                                  "gFree", "gSlab", "stack", "pollCache", "sig", "leaf"};
+                                  "gFree", "gSlab", "stack", "pollCache", "sig", "symtab", "leaf"};
 static_assert(std::size(kNames) == kRanks && std::size(kMayHold) == kRanks, "a name and an order row per rank");
 
 using Closure = std::array<uint32_t, kRanks>;  // bit h of [r]: h may be held when r is taken

@@ -37,6 +37,7 @@ enum class LockRank : uint8_t {
   stack,        // the stack pools
   pollCache,    // the pollDesc free list
   sig,          // the signal table
+  symtab,       // libbacktrace's lookups (traceback.cpp)
   leaf,         // any lock under which no other is taken (tests' own locks)
   count
 };

@@ -66,10 +66,26 @@
 // (flushStdio); the exit is _exit, never a flush that could wait on a lock.
 // The printing thread failing again prints "panic during panic" and exits 2;
 // any other thread that fails meanwhile waits for the exit.
+//
+// From startDying to the exit nothing allocates and no lock is taken that
+// code outside the runtime may hold: the failing thread may have been
+// inside malloc (a stack overflow there, a fault on a corrupt heap, a
+// SIGQUIT) holding the arena's lock, which is not recursive, and a report
+// that allocates would hang with nothing printed. So the traces are
+// printed through a Printer into a fixed buffer, their scratch memory
+// comes from the crash arena (a bump allocator over a mapping of its own,
+// which malloc never sees), and they run on a crash stack: the demangler
+// needs stack in proportion to a name, more than a signal stack has. Both
+// live in one mapping the reporting thread makes when its report starts
+// (mmap is a plain system call), with a guard page below the stack. Only
+// the panic report's own text is made with the heap, by preprintPanic,
+// which may call the program's Error(): a panic is a C++ exception, whose
+// throw allocated already, so that path never starts under malloc's lock.
 #include "runtime/panic.hpp"
 
 #include <cxxabi.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <unwind.h>
 
@@ -78,11 +94,14 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <typeinfo>
 
 #include "gort/internal/proc.hpp"
 #include "gort/panic.hpp"
+#include "runtime/print.hpp"
+#include "runtime/sanitizer.hpp"
 #include "runtime/signal_unix.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
@@ -183,82 +202,179 @@ void replacePanic(PanicCtx* ctx, std::exception_ptr newExc) {
 
 void writeString(const std::string& s) { printstr(s.c_str()); }
 
+// ---- the fatal end ------------------------------------------------------------------
+
 // Set on the thread that prints the report.
 thread_local bool printingReport = false;
+// Whether the exit may flush stdio: not when the failure came on the
+// signal stack (flushStdio). Written by the reporting thread only.
+bool flushAtExit = false;
 
-// One thread prints; any other thread that fails meanwhile waits to be
-// killed by the exit. The printing thread failing again (a fault in the
-// report itself) prints what Go prints and exits at once: whatever faulted
-// would fault again. Output the program buffered in stdio goes first.
-void startDying() {
-  if (dying.fetch_add(1) != 0) {
-    if (printingReport) {
-      printstr("panic during panic\n");
+// Demangling takes ~160 bytes of stack a character of the name: this is
+// room for names of ~25,000 characters (longer ones print mangled).
+constexpr size_t kCrashStack = 4 << 20;
+// Per pc a few KiB, and a pointer per goroutine for the order of the dump.
+constexpr size_t kCrashArena = 256 << 20;
+
+// The report's scratch memory: bump allocation in a region malloc never
+// sees. A block given back while it is the newest is reclaimed (the
+// traceback code frees a pc's blocks newest first); any other stays used
+// until the exit. Running out ends the report.
+class CrashArena final : public std::pmr::memory_resource {
+ public:
+  void reset(char* base, size_t size) {
+    base_ = base;
+    size_ = size;
+    top_ = 0;
+  }
+
+ private:
+  void* do_allocate(size_t bytes, size_t align) override {
+    size_t at = (top_ + align - 1) & ~(align - 1);
+    if (at > size_ || bytes > size_ - at) {
+      printstr("\nruntime: out of memory for the crash report\n");
       _exit(2);
     }
-    for (;;) pause();
+    top_ = at + bytes;
+    return base_ + at;
   }
-  printingReport = true;
-  flushStdio();
+  void do_deallocate(void* p, size_t bytes, size_t) override {
+    char* block = static_cast<char*>(p);
+    if (block + bytes == base_ + top_) top_ = size_t(block - base_);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
+
+  char* base_ = nullptr;
+  size_t size_ = 0;
+  size_t top_ = 0;
+};
+
+// The crash stack and arena, mapped once by the reporting thread. The
+// bounds are atomic because any thread's traceback asks for them
+// (crashStackBounds).
+struct CrashMemory {
+  std::atomic<uintptr_t> stackLo{0};
+  std::atomic<uintptr_t> stackHi{0};
+  CrashArena arena;
+};
+CrashMemory crashMemory;
+
+// [guard page][crash stack][arena]
+bool mapCrashMemory() {
+  if (crashMemory.stackHi.load(std::memory_order_relaxed) != 0) return true;
+  auto guard = size_t(getpagesize());
+  void* m = mmap(nullptr, guard + kCrashStack + kCrashArena, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return false;
+  char* stack = static_cast<char*>(m) + guard;
+  mprotect(m, guard, PROT_NONE);
+  crashMemory.arena.reset(stack + kCrashStack, kCrashArena);
+  crashMemory.stackLo.store(reinterpret_cast<uintptr_t>(stack), std::memory_order_relaxed);
+  crashMemory.stackHi.store(reinterpret_cast<uintptr_t>(stack + kCrashStack), std::memory_order_relaxed);
+  return true;
 }
 
-// The traces GOTRACEBACK asks for. pcs, when given, is the panicking stack
-// recorded at the panic; otherwise the current stack is shown.
-[[noreturn]] void dieWithTraceback(bool runtimeError, const uintptr_t* pcs = nullptr, int npcs = 0,
-                                   bool allGoroutines = false, const std::string& trailer = "") {
-  TracebackLevel tl = gotraceback();
-  if (tl.level > 0) {
-    g* gp = getg();
-    g* cur = gp && gp->mp ? gp->mp->curg : nullptr;
-    std::string out;
-    bool all = tl.all || allGoroutines;
-    if (cur && cur == gp) {
-      out += "\n";
-      goroutineheader(cur, &out);
-      if (pcs) {
-        tracebackPCs(pcs, npcs, &out);
-      } else {
-        tracebackCurrent(2, &out);
-      }
-    } else {
-      all = true;  // not on a goroutine: the goroutines are the useful part
-      if (runtimeError && tl.level >= 2) {
-        out += "runtime stack:\n";
-        tracebackCurrent(2, &out);
-      }
-    }
-    if (all) {
-      // A runnable goroutine's stack is walked in place: no M may pick it up
-      // meanwhile.
-      freezetheworld();
-      tracebackothers(cur, &out);
-    }
-    out += trailer;
-    writeString(out);
-  }
-  if (tl.crash) {
+[[noreturn]] void exitDying(bool abortProcess) {
+  if (abortProcess) {
     signal(SIGABRT, SIG_DFL);
     abort();
   }
   // Not exitProcess: its flush would wait for a stdio lock the failing
   // thread may hold.
-  flushStdio();
+  if (flushAtExit) flushStdio();
   _exit(2);
 }
 
-// The "[signal ...]" line of a panic that a fault turned into a run-time error.
+// What a report prints after its first lines.
+struct Report {
+  bool runtimeError;     // off a goroutine, GOTRACEBACK=system shows the runtime stack
+  bool allGoroutines;    // every goroutine whatever GOTRACEBACK says
+  const uintptr_t* pcs;  // the failing stack: recorded at a panic, or collected at the failure
+  int npcs;
+  const void* sigctx;    // registers dumped at the end, or null
+  TracebackLevel tl;
+};
+
+// The traces GOTRACEBACK asks for, on the crash stack; then the exit.
+[[noreturn]] void printReport(void* arg) {
+  san::finishSwitch(nullptr);
+  const Report& r = *static_cast<const Report*>(arg);
+  char buf[8192];
+  Printer text(buf, 2);
+  TraceOut out{text, &crashMemory.arena};
+  g* gp = getg();
+  g* cur = gp && gp->mp ? gp->mp->curg : nullptr;
+  bool all = r.tl.all || r.allGoroutines;
+  if (cur && cur == gp) {
+    text << "\n";
+    goroutineheader(cur, text);
+    tracebackPCs(r.pcs, r.npcs, out);
+  } else {
+    all = true;  // not on a goroutine: the goroutines are the useful part
+    if (r.runtimeError && r.tl.level >= 2) {
+      text << "runtime stack:\n";
+      tracebackPCs(r.pcs, r.npcs, out);
+    }
+  }
+  if (all) {
+    text.flush();  // out before the wait
+    // A runnable goroutine's stack is walked in place: no M may pick it up
+    // meanwhile.
+    freezetheworld();
+    tracebackothers(cur, out);
+  }
+  if (r.sigctx) sigctxtDumpRegs(r.sigctx, text);
+  text.flush();
+  exitDying(r.tl.crash);
+}
+
+// The end of every fatal report, called straight from its entry point
+// (throw_, fatal, fatalSystem, crash, ...): the current stack's trace
+// starts at the entry point's caller. pcs, when given, is the panicking
+// stack recorded at the panic instead.
+[[gnu::noinline]] [[noreturn]] void dieWithTraceback(bool runtimeError, const uintptr_t* pcs = nullptr, int npcs = 0,
+                                                     bool allGoroutines = false, const void* sigctx = nullptr) {
+  TracebackLevel tl = gotraceback();
+  if (tl.level <= 0) exitDying(tl.crash);
+  if (!mapCrashMemory()) {
+    printstr("runtime: cannot map memory for the traceback\n");
+    exitDying(tl.crash);
+  }
+  Report r{runtimeError, allGoroutines, pcs, npcs, sigctx, tl};
+  if (!pcs) {
+    auto* here = static_cast<uintptr_t*>(crashMemory.arena.allocate(sizeof(uintptr_t) * kMaxTracePCs));
+    r.pcs = here;
+    r.npcs = callersPCs(2, here, kMaxTracePCs);  // past this frame and the entry point's
+  }
+  uintptr_t lo = crashMemory.stackLo.load(std::memory_order_relaxed);
+  san::startSwitch(nullptr, reinterpret_cast<void*>(lo), kCrashStack);
+  gort_systemstack_on(printReport, &r, lo + kCrashStack);
+  __builtin_unreachable();
+}
+
+void printFatalError(const char* msg) {
+  printstr("fatal error: ");
+  printstr(msg);
+  printstr("\n");
+}
+
+// The "[signal ...]" line of a panic that a fault turned into a run-time
+// error (for preprintPanic, which may allocate).
 std::string signalLineOf(const any& v) {
   const auto* e = dynamic_cast<const runtime::Error*>(v.error());
   if (!e || e->signal().sig == 0) return "";
   const runtime::Error::Signal& s = e->signal();
-  return signalLine(s.sig, uint64_t(s.code), s.addr, s.pc);
+  char buf[160];
+  Printer line(buf);
+  printSignalLine(line, s.sig, uint64_t(s.code), s.addr, s.pc);
+  return std::string(buf, line.size());
 }
 
 [[noreturn]] void onTerminate() {
   std::exception_ptr e = std::current_exception();
   startDying();
   if (!e) {
-    printstr("fatal error: std::terminate called without an active exception\n");
+    printFatalError("std::terminate called without an active exception");
     dieWithTraceback(true);
   }
   fatalUnhandledException(e);
@@ -394,17 +510,9 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext) {
 
 namespace {
 
-[[noreturn]] void printThrow(const char* msg, const char* signalLine = "") {
-  printstr("fatal error: ");
-  printstr(msg);
-  printstr("\n");
-  printstr(signalLine);
-  dieWithTraceback(true);
-}
-
 // Go's preprintpanics: the report's text, made before anything is printed
 // so that an Error() or String() that panics is a fatal error of its own.
-std::string preprintPanic(const std::exception_ptr& e) {
+[[gnu::noinline]] std::string preprintPanic(const std::exception_ptr& e) {
   try {
     if (PanicException* p = asPanic(e)) return p->message() + signalLineOf(p->value());
     return "panic: " + valueOf(e).String() + "\n";
@@ -416,42 +524,64 @@ std::string preprintPanic(const std::exception_ptr& e) {
     } else {
       text += "type " + typeName(v.type());
     }
-    printThrow(text.c_str(), signalLineOf(v).c_str());
+    text = "fatal error: " + text + "\n" + signalLineOf(v);
+    writeString(text);
+    dieWithTraceback(true);
   }
 }
 
 }  // namespace
 
-[[noreturn]] void throw_(const char* msg) {
-  startDying();
-  printThrow(msg);
+// One thread prints; any other thread that fails meanwhile waits to be
+// killed by the exit. The printing thread failing again (a fault in the
+// report itself) prints what Go prints and exits at once: whatever faulted
+// would fault again. Output the program buffered in stdio goes first.
+void startDying() {
+  if (dying.fetch_add(1) != 0) {
+    if (printingReport) {
+      printstr("panic during panic\n");
+      _exit(2);
+    }
+    for (;;) pause();
+  }
+  printingReport = true;
+  flushAtExit = !onSignalStack();
+  if (flushAtExit) flushStdio();
 }
 
-[[noreturn]] void fatal(const char* msg) {
+
+bool crashStackBounds(uintptr_t* lo, uintptr_t* hi) {
+  *hi = crashMemory.stackHi.load(std::memory_order_relaxed);
+  *lo = crashMemory.stackLo.load(std::memory_order_relaxed);
+  return *hi != 0;
+}
+
+// The entry points are never inlined: the trace starts at their caller.
+[[gnu::noinline]] [[noreturn]] void throw_(const char* msg) {
   startDying();
-  printstr("fatal error: ");
-  printstr(msg);
-  printstr("\n");
+  printFatalError(msg);
+  dieWithTraceback(true);
+}
+
+[[gnu::noinline]] [[noreturn]] void fatal(const char* msg) {
+  startDying();
+  printFatalError(msg);
   dieWithTraceback(false);
 }
 
-[[noreturn]] void fatalSystem(const char* msg) {
+[[gnu::noinline]] [[noreturn]] void fatalSystem(const char* msg) {
   startDying();
   raiseTracebackToSystem();
-  printstr("fatal error: ");
-  printstr(msg);
-  printstr("\n");
+  printFatalError(msg);
   dieWithTraceback(false, nullptr, 0, true);
 }
 
-[[noreturn]] void crash(const std::string& report, bool runtimeError, bool allGoroutines, const std::string& trailer) {
-  startDying();
-  writeString(report);
-  dieWithTraceback(runtimeError, nullptr, 0, allGoroutines, trailer);
+[[gnu::noinline]] [[noreturn]] void crash(bool runtimeError, bool allGoroutines, const void* sigctx) {
+  dieWithTraceback(runtimeError, nullptr, 0, allGoroutines, sigctx);
 }
 
 // Go's fatalpanic: the panic chain, the signal line of a fault, the traces.
-[[noreturn]] void fatalUnhandledException(std::exception_ptr e) {
+[[gnu::noinline]] [[noreturn]] void fatalUnhandledException(std::exception_ptr e) {
   writeString(preprintPanic(e));
   PanicException* p = asPanic(e);
   dieWithTraceback(false, p && p->npcs ? p->pcs : nullptr, p ? p->npcs : 0);

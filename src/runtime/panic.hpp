@@ -22,4 +22,8 @@ bool sigpanicRedirect(int sig, siginfo_t* info, void* ucontext);
 // rule for return addresses) stays inside the faulting instruction.
 int callersPCs(int skip, uintptr_t* pcs, int max);
 
+// The crash stack a fatal report runs on, [lo, hi); false until a report
+// has started.
+bool crashStackBounds(uintptr_t* lo, uintptr_t* hi);
+
 }  // namespace gort::internal

@@ -35,12 +35,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <string>
 #include <utility>
 
 #include "gort/debug.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/preempt.hpp"
+#include "runtime/print.hpp"
 #include "runtime/sigqueue.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/stubs.hpp"
@@ -81,15 +81,19 @@ void onFault(int sig, siginfo_t* info, void* ctx) {
   uintptr_t lo, hi;
   if ((sig == SIGSEGV || sig == SIGBUS) && stackGuardHit(addr, &lo, &hi)) stackOverflow(sp, lo, hi);
   if (sigpanicRedirect(sig, info, ctx)) return;
-  std::string report;
   bool userFault = (sig == SIGSEGV || sig == SIGBUS) && !sentByKill(info) && inUserGoroutine();
-  if (userFault) {
-    report = "unexpected fault address " + hexString(addr) + "\nfatal error: fault\n";
-  } else {
-    report = "fatal error: unexpected signal during runtime execution\n";
+  startDying();
+  {
+    char buf[256];
+    Printer out(buf, 2);
+    if (userFault) {
+      out << "unexpected fault address " << Hex{addr} << "\nfatal error: fault\n";
+    } else {
+      out << "fatal error: unexpected signal during runtime execution\n";
+    }
+    printSignalLine(out, sig, uint32_t(info->si_code), addr, pc);
   }
-  crash(report + signalLine(sig, uint32_t(info->si_code), reinterpret_cast<uintptr_t>(info->si_addr), pc),
-        !userFault, false, "");
+  crash(!userFault, false, nullptr);
 }
 
 // Signals Go "throws" on (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS): the signal's
@@ -97,10 +101,14 @@ void onFault(int sig, siginfo_t* info, void* ctx) {
 void onThrowSignal(int sig, siginfo_t* info, void* ctx) {
   if (sentByKill(info) && (sigsend(sig) || signalIgnored(sig))) return;
   g* gp = getg();
-  std::string report = std::string(signame(sig)) + "\nPC=" + hexString(sigctxtPC(ctx)) +
-                       " m=" + std::to_string(gp && gp->mp ? gp->mp->id : 0) +
-                       " sigcode=" + std::to_string(info->si_code) + "\n";
-  crash(report, false, true, sigctxtDumpRegs(ctx));
+  startDying();
+  {
+    char buf[256];
+    Printer out(buf, 2);
+    out << signame(sig) << "\nPC=" << Hex{sigctxtPC(ctx)} << " m=" << (gp && gp->mp ? gp->mp->id : 0)
+        << " sigcode=" << info->si_code << "\n";
+  }
+  crash(false, true, ctx);
 }
 
 bool brokenPipe(int fd) {
@@ -164,9 +172,8 @@ const char* signame(int sig) {
   return "signal";
 }
 
-std::string signalLine(int sig, uint64_t code, uintptr_t addr, uintptr_t pc) {
-  return std::string("[signal ") + signame(sig) + " code=" + hexString(code) + " addr=" + hexString(addr) +
-         " pc=" + hexString(pc) + "]\n";
+void printSignalLine(Printer& out, int sig, uint64_t code, uintptr_t addr, uintptr_t pc) {
+  out << "[signal " << signame(sig) << " code=" << Hex{code} << " addr=" << Hex{addr} << " pc=" << Hex{pc} << "]\n";
 }
 
 void initSignals() {

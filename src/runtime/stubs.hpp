@@ -25,11 +25,19 @@ namespace gort::internal {
 // A fatal error Go throws at traceback level 2 whatever GOTRACEBACK says
 // (stack overflow): every goroutine, runtime frames included.
 [[noreturn]] void fatalSystem(const char* msg);
-// A crash reported from a signal handler (panic.cpp): report (already in
-// Go's words, e.g. "fatal error: fault\n[signal ...]\n"), then the goroutine
-// traces GOTRACEBACK asks for (every goroutine if allGoroutines), then the
-// trailer (a register dump), then exit 2 or GOTRACEBACK=crash's abort.
-[[noreturn]] void crash(const std::string& report, bool runtimeError, bool allGoroutines, const std::string& trailer);
+// The fatal end in Go's two steps (startpanic_m, dopanic_m), for a report
+// whose first lines the caller prints itself (a signal handler's).
+// startDying makes the calling thread the one that reports: another thread
+// that fails meanwhile waits for the exit, this one failing again prints
+// "panic during panic" and exits 2. It flushes stdio unless the thread is
+// on its signal stack. The caller then prints its lines (printstr & co.)
+// and calls crash, which prints the goroutine traces GOTRACEBACK asks for
+// (every goroutine if allGoroutines), then the registers of sigctx if
+// given, and exits 2 (GOTRACEBACK=crash: SIGABRT). From startDying on,
+// nothing allocates or takes a lock that code outside the runtime may hold
+// (panic.cpp); throw_, fatal and fatalSystem take both steps themselves.
+void startDying();
+[[noreturn]] void crash(bool runtimeError, bool allGoroutines, const void* sigctx);
 
 // Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
 int64_t nanotime();
@@ -186,14 +194,16 @@ void setTracebackLevel(const char* level);  // debug::SetTraceback
 void installTerminateHandler();             // panic.cpp
 int32_t gogetenvGOMAXPROCS();
 
-// Write to fd 2 without allocating (print.go); used by fatal paths.
+// Write to fd 2 at once, without allocating (print.go); used by fatal
+// paths. Printer (print.hpp) gathers longer text first.
 void printstr(const char* s);
 void printint(int64_t v);
 void printhex(uint64_t v);
 // Before a fatal report: what the program wrote to stdout comes out first,
-// as Go's unbuffered writes do. Never blocks (print.cpp).
+// as Go's unbuffered writes do. Never blocks: a stream another thread has
+// locked is skipped (print.cpp). Not on the signal stack: a fault inside
+// stdio leaves the stream half-updated under this thread's own lock.
 void flushStdio();
-// "0x1f": the hex form Go's crash reports use, for messages built as strings.
-std::string hexString(uint64_t v);
+bool onSignalStack();  // whether the calling thread runs on its sigaltstack
 
 }  // namespace gort::internal

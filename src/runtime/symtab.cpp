@@ -6,6 +6,11 @@
 // cheap (an unwind, no symbols); the symbol work happens in
 // CallersFrames().Next(), one pc at a time, as in Go.
 #include "gort/runtime_stack.hpp"
+
+#include <memory_resource>
+#include <string>
+#include <vector>
+
 #include "runtime/panic.hpp"
 #include "runtime/traceback.hpp"
 
@@ -23,11 +28,15 @@ namespace gort::runtime {
 std::pair<Frame, bool> Frames::Next() {
   while (pending_.empty() && next_ < callers_.size()) {
     uintptr_t pc = callers_[next_++];
-    std::vector<internal::SymFrame> frames;
-    internal::symbolize(pc - 1, &frames);  // the call instruction
-    if (frames.empty()) frames.push_back({pc - 1, "?", "", 0, 0});
+    char local[2048];
+    std::pmr::monotonic_buffer_resource mem(local, sizeof local);
+    std::pmr::vector<internal::SymFrame> frames(&mem);
+    internal::symbolize(pc, &frames);
+    if (frames.empty()) frames.push_back({pc, "?", "", 0, 0});
     for (auto it = frames.rbegin(); it != frames.rend(); ++it) {  // innermost ends up last
-      pending_.push_back(Frame{pc - 1, it->function, it->file == "?" ? "" : it->file, it->line, it->entry});
+      // PC is the call instruction's, as Go's Frame.PC.
+      pending_.push_back(Frame{pc - 1, std::string(it->function), it->file == "?" ? "" : std::string(it->file),
+                               it->line, it->entry});
     }
   }
   if (pending_.empty()) return {Frame{}, false};

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "runtime/asm_amd64.h"
+#include "runtime/print.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/stubs.hpp"
 
@@ -86,7 +87,7 @@ void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a
   r[REG_RCX] = greg_t(a3);
 }
 
-std::string sigctxtDumpRegs(const void* ctx) {
+void sigctxtDumpRegs(const void* ctx, Printer& out) {
   static const struct {
     const char* name;
     int reg;
@@ -96,13 +97,12 @@ std::string sigctxtDumpRegs(const void* ctx) {
                {"r12    ", REG_R12}, {"r13    ", REG_R13}, {"r14    ", REG_R14}, {"r15    ", REG_R15},
                {"rip    ", REG_RIP}, {"rflags ", REG_EFL}};
   const greg_t* r = regs(ctx);
-  std::string out = "\n";
-  for (const auto& reg : kRegs) out += std::string(reg.name) + hexString(uint64_t(r[reg.reg])) + "\n";
+  out << "\n";
+  for (const auto& reg : kRegs) out << reg.name << Hex{uint64_t(r[reg.reg])} << "\n";
   uint64_t csgsfs = uint64_t(r[REG_CSGSFS]);
-  out += "cs     " + hexString(csgsfs & 0xffff) + "\n";
-  out += "fs     " + hexString((csgsfs >> 32) & 0xffff) + "\n";
-  out += "gs     " + hexString((csgsfs >> 16) & 0xffff) + "\n";
-  return out;
+  out << "cs     " << Hex{csgsfs & 0xffff} << "\n";
+  out << "fs     " << Hex{(csgsfs >> 32) & 0xffff} << "\n";
+  out << "gs     " << Hex{(csgsfs >> 16) & 0xffff} << "\n";
 }
 
 }  // namespace gort::internal

@@ -13,14 +13,15 @@
 //                       its pc and sp, "calling" a function from it (as if
 //                       the interrupted instruction had called it), setting
 //                       that call's arguments, and Go's register dump
+//                       (printed without allocating: it ends a crash report)
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 namespace gort::internal {
 struct g;
+class Printer;
 }  // namespace gort::internal
 
 extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
@@ -53,6 +54,7 @@ uintptr_t sigctxtSP(const void* ctx);
 // return address, `skip` bytes below the interrupted sp (the red zone).
 void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);
 void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
-std::string sigctxtDumpRegs(const void* ctx);
+// Go's dumpregs: a blank line, then "rax    0x..." per register.
+void sigctxtDumpRegs(const void* ctx, Printer& out);
 
 }  // namespace gort::internal

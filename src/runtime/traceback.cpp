@@ -11,19 +11,46 @@
 // The goroutine must stay suspended meanwhile (the world is stopped, or the
 // caller otherwise knows nobody can ready it).
 //
-// A panic's report prints the stack recorded when it was raised
-// (tracebackPCs), because by the time the report runs C++ has unwound it.
+// Every trace is a list of return addresses first (callersPCs, or the
+// stack recorded at a panic, because by the time the report runs C++ has
+// unwound it), symbolised and printed one pc at a time afterwards. A
+// suspended goroutine's stack only lends the unwinder room: its pcs are
+// collected there and symbolised back on the dumper's stack.
+//
+// Nothing here allocates except through TraceOut::scratch, so a fatal
+// report (whose scratch is the crash arena, panic.cpp) calls no malloc:
+//   - libbacktrace, as GCC builds it, allocates with mmap (its free list
+//     is only tried, never waited for) and reads the program's debug
+//     information with open/mmap; it finds shared objects through
+//     dl_iterate_phdr, whose loader lock is recursive and held by others
+//     only for a dlopen's duration.
+//   - the unwinder (_Unwind_Backtrace) finds unwind tables with glibc's
+//     lock-free _dl_find_object; no frame tables are registered, so its
+//     own object mutex and malloc are never reached.
+//   - names are demangled by libsupc++'s __gcclibcxx_demangle_callback,
+//     the malloc-free core of __cxa_demangle: its output comes through a
+//     callback and its work arrays live on the stack, in proportion to the
+//     name (~160 bytes a character, measured), so a name too long for the
+//     stack left prints mangled. A fatal report runs on a crash stack
+//     large enough for any reasonable name.
+//   - numbers are formatted by Printer, never snprintf or std::to_string.
+//
+// libbacktrace is called under symtabLock, one lookup at a time, for three
+// reasons. Holding a runtime lock pins the goroutine to its M (m.locks):
+// libbacktrace reads the program's DWARF inside dl_iterate_phdr's
+// callback, under glibc's loader lock, a recursive mutex owned by the
+// thread, and a goroutine preempted there, with another one run on the same
+// thread, would leave that lock to a thread it no longer runs on (the next
+// exception anywhere then waits for ever). The first lookup reads the
+// DWARF of the whole program, which concurrent callers would each do again.
+// And libbacktrace publishes what it reads with atomics of its own, which
+// the race detector cannot see. A fatal report takes no lock (another
+// goroutine may hold it, or the fault is in libbacktrace itself): it looks
+// up without it, which libbacktrace, built thread-safe, allows.
 //
 // Frames of the runtime itself (gort::internal, the asm, the plumbing of
 // gort::go / gort::func / defer, the checked helpers that raise run-time
 // panics) are hidden unless GOTRACEBACK=system, as Go hides runtime frames.
-//
-// libbacktrace runs with the goroutine pinned to its M (m.locks, Go's
-// acquirem): it reads the program's DWARF from inside dl_iterate_phdr's
-// callback, under glibc's loader lock, a recursive mutex owned by the
-// thread; a goroutine preempted there and another one run on the same thread
-// would take that lock again "recursively", and the first, resumed on
-// another thread, would release a lock it does not own.
 //
 // GODEBUG=tracebackancestors=N: each go statement records the creating
 // goroutine's pcs and goid (and its own recorded ancestors, up to N), and a
@@ -32,12 +59,11 @@
 #include "runtime/traceback.hpp"
 
 #include <backtrace.h>
-#include <cxxabi.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstdint>
 #include <cstring>
-#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gort/runtime_stack.hpp"
@@ -45,6 +71,10 @@
 #include "runtime/sanitizer.hpp"
 #include "runtime/stubs.hpp"
 
+// libsupc++'s demangler with its output through a callback (cp-demangle.o;
+// returns 0 on success).
+extern "C" int __gcclibcxx_demangle_callback(const char* mangled, void (*out)(const char*, size_t, void*),
+                                             void* opaque);
 
 namespace gort::internal {
 
@@ -62,199 +92,225 @@ namespace {
 
 constexpr int kMaxFrames = 100;
 
-// The goroutine stays on its M, unpreempted, for the scope (see above).
-class PinnedToM {
- public:
-  PinnedToM() : gp_(getg()) {
-    if (gp_) gp_->mp->locks++;
-  }
-  ~PinnedToM() {
-    if (gp_) gp_->mp->locks--;
-  }
-  PinnedToM(const PinnedToM&) = delete;
-  PinnedToM& operator=(const PinnedToM&) = delete;
+// Scratch memory of one pc's frames: a local buffer, then the trace's
+// scratch resource; all of it given back when the pc is printed.
+constexpr size_t kPCScratch = 2048;
 
- private:
-  g* gp_;
-};
+// A missing or damaged debug section: the frames print as unknown.
+void ignoreError(void*, const char*, int) {}
 
-// The first lookup reads the DWARF of the whole program. It happens here,
-// once, under the static's guard: threads that arrive meanwhile wait for it
-// instead of each reading everything again (libbacktrace would let them).
 backtrace_state* btState() {
-  static backtrace_state* state = [] {
-    backtrace_state* s = backtrace_create_state(nullptr, 1, nullptr, nullptr);
-    backtrace_pcinfo(
-        s, reinterpret_cast<uintptr_t>(&btState), [](void*, uintptr_t, const char*, int, const char*) { return 0; },
-        nullptr, nullptr);
-    return s;
-  }();
+  static backtrace_state* state = backtrace_create_state(nullptr, 1, ignoreError, nullptr);
   return state;
 }
 
-std::string demangle(const char* name) {
+mutex symtabLock{LockRank::symtab};
+
+// Holds symtabLock for a scope of libbacktrace calls, unless a fatal report
+// is being written (see above).
+class SymtabScope {
+ public:
+  SymtabScope() : locked_(!reportStarted()) {
+    if (locked_) lockEntered(&symtabLock);
+  }
+  ~SymtabScope() {
+    if (locked_) unlockEntered(&symtabLock);
+  }
+  SymtabScope(const SymtabScope&) = delete;
+  SymtabScope& operator=(const SymtabScope&) = delete;
+
+ private:
+  static bool reportStarted() {
+    uintptr_t lo, hi;
+    return crashStackBounds(&lo, &hi);
+  }
+  bool locked_;
+};
+
+struct Symbol {
+  const char* name = nullptr;
+  uintptr_t entry = 0;
+  uintptr_t size = 0;
+};
+
+// The symbol table's entry for the function holding lookup pc.
+Symbol symbolAt(uintptr_t pc) {
+  Symbol s;
+  backtrace_syminfo(
+      btState(), pc,
+      [](void* d, uintptr_t, const char* name, uintptr_t value, uintptr_t size) {
+        *static_cast<Symbol*>(d) = {name, value, size};
+      },
+      ignoreError, &s);
+  return s;
+}
+
+// Bytes of stack left below the caller where the stack's bounds are known
+// (a goroutine's, an M's g0, the crash stack); elsewhere (a thread of the
+// program's own, with its megabytes) plenty.
+size_t stackLeft() {
+  auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  uintptr_t lo = 0, hi = 0;
+  if (crashStackBounds(&lo, &hi) && sp > lo && sp <= hi) return sp - lo;
+  if (g* gp = getg()) {
+    if (sp > gp->stk.lo && sp <= gp->stk.hi) return sp - gp->stk.lo;
+    if (m* mp = gp->mp; mp && sp > mp->g0StackLo && sp <= mp->g0StackHi) return sp - mp->g0StackLo;
+  }
+  return SIZE_MAX;
+}
+
+// What the demangler's work arrays take (cp-demangle sizes them from the
+// name: ~160 bytes a character at most on gort's test binaries), plus its
+// fixed frames.
+constexpr size_t kDemangleStackPerChar = 192;
+constexpr size_t kDemangleStackBase = 32 << 10;
+
+// `name` demangled, in mem; as it is (it lives in libbacktrace's tables)
+// if it is no mangled C++ name or too long for the stack left. GCC's
+// specialised copies ("f(int) [clone .constprop.0]") are f. Two passes
+// (measure, then copy) so the result needs one exact allocation.
+std::string_view demangle(const char* name, std::pmr::memory_resource* mem) {
   if (!name) return "?";
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || !d) return name;
-  std::string r = d;
-  std::free(d);
-  // GCC's specialised copies ("f(int) [clone .constprop.0]") are f.
-  if (size_t clone = r.find(" [clone "); clone != std::string::npos) r.resize(clone);
+  if (std::strlen(name) * kDemangleStackPerChar + kDemangleStackBase > stackLeft()) return name;
+  size_t n = 0;
+  auto count = [](const char*, size_t len, void* d) { *static_cast<size_t*>(d) += len; };
+  if (__gcclibcxx_demangle_callback(name, count, &n) != 0 || n == 0) return name;
+  char* text = static_cast<char*>(mem->allocate(n, 1));
+  struct Cursor {
+    char* at;
+    char* end;
+  } cur{text, text + n};
+  auto copy = [](const char* s, size_t len, void* d) {
+    auto* c = static_cast<Cursor*>(d);
+    len = std::min(len, size_t(c->end - c->at));
+    std::memcpy(c->at, s, len);
+    c->at += len;
+  };
+  __gcclibcxx_demangle_callback(name, copy, &cur);
+  std::string_view r(text, size_t(cur.at - text));
+  if (size_t clone = r.find(" [clone "); clone != std::string_view::npos) r = r.substr(0, clone);
   return r;
+}
+
+// Where a demangled function's parameter list begins (npos: none), and in
+// *start where its name begins, after any return type. "(anonymous
+// namespace)" is part of a name.
+size_t parameterList(std::string_view fn, size_t* start) {
+  constexpr std::string_view kAnonymous = "(anonymous namespace)";
+  int depth = 0;
+  *start = 0;
+  for (size_t i = 0; i < fn.size(); i++) {
+    if (fn.substr(i, kAnonymous.size()) == kAnonymous) {
+      i += kAnonymous.size() - 1;
+      continue;
+    }
+    char c = fn[i];
+    if (c == '<') depth++;
+    if (c == '>') depth--;
+    if (depth == 0 && c == ' ') *start = i + 1;
+    if (depth == 0 && c == '(' && i > 0) return i;
+  }
+  return std::string_view::npos;
 }
 
 // The qualified name of a demangled function: no return type, no
 // parameters ("void gort::func<F>(F&&)" -> "gort::func<F>").
-std::string qualifiedName(const std::string& fn) {
-  int depth = 0;
-  size_t start = 0, end = fn.size();
-  for (size_t i = 0; i < fn.size(); i++) {
-    char c = fn[i];
-    if (c == '<') depth++;
-    if (c == '>') depth--;
-    if (depth == 0 && c == ' ') start = i + 1;
-    if (depth == 0 && c == '(' && i > 0) {
-      end = i;
-      break;
-    }
-  }
-  return fn.substr(start, end - start);
+std::string_view qualifiedName(std::string_view fn) {
+  size_t start;
+  size_t end = parameterList(fn, &start);
+  return end == std::string_view::npos ? fn.substr(start) : fn.substr(start, end - start);
 }
 
 // gort's own sources: the root of the tree this file was compiled in.
-const std::string& sourceRoot() {
-  static const std::string root = [] {
-    std::string f = __FILE__;
-    size_t at = f.rfind("src/runtime/traceback.cpp");
-    return at == std::string::npos ? std::string("\x01") : f.substr(0, at);
-  }();
-  return root;
+constexpr std::string_view kThisFile = __FILE__;
+constexpr size_t kThisFileAt = kThisFile.rfind("src/runtime/traceback.cpp");
+constexpr std::string_view kSourceRoot =
+    kThisFileAt == std::string_view::npos ? std::string_view("\x01") : kThisFile.substr(0, kThisFileAt);
+
+bool isRuntimeFile(std::string_view file) {
+  if (!file.starts_with(kSourceRoot)) return false;
+  file.remove_prefix(kSourceRoot.size());
+  return file.starts_with("src/") || file.starts_with("include/gort/");
 }
 
-bool isRuntimeFile(const std::string& file) {
-  const std::string& root = sourceRoot();
-  return file.rfind(root + "src/", 0) == 0 || file.rfind(root + "include/gort/", 0) == 0;
-}
-
-bool isRuntimeFrame(const std::string& fn) {
-  static const char* const kPrefixes[] = {
+bool isRuntimeFrame(std::string_view fn) {
+  static constexpr std::string_view kPrefixes[] = {
       "gort::internal::", "gort_", "gort::go<", "gort::Run<", "gort::func<", "gort::Defer::", "gort::panic",
       "gort::recover", "gort::at<", "gort::deref<", "gort::div<", "gort::mod<", "gort::as<",
       "gort::runtime::Callers", "gort::runtime::Caller", "gort::runtime::Stack", "std::__invoke", "std::invoke",
       "__cxa_", "__cxxabiv1::", "_Unwind_", "__gxx_personality", "std::terminate", "std::rethrow_exception",
       "__gnu_cxx::__verbose_terminate_handler", "std::__terminate", "__sanitizer", "__asan", "__tsan"};
-  std::string q = qualifiedName(fn);
-  for (const char* p : kPrefixes) {
-    if (q.rfind(p, 0) == 0) return true;
+  std::string_view q = qualifiedName(fn);
+  for (std::string_view p : kPrefixes) {
+    if (q.starts_with(p)) return true;
   }
   // Closures inside our templates: "gort::go<...>(...)::{lambda()#1}::operator()".
-  return fn.rfind("gort::go<", 0) == 0 || fn.rfind("void gort::go<", 0) == 0 ||
-         fn.find(" gort::Run<") != std::string::npos;
-}
-
-struct Collect {
-  std::vector<SymFrame>* frames;
-  uintptr_t pc;  // the pc to report (0: as libbacktrace gives it)
-};
-
-int onFrame(void* data, uintptr_t pc, const char* filename, int lineno, const char* function) {
-  auto* c = static_cast<Collect*>(data);
-  if (c->frames->size() >= 4 * kMaxFrames) return 1;
-  SymFrame f{c->pc ? c->pc : pc, demangle(function), filename ? filename : "?", lineno, 0};
-  if (!function) {
-    const char* sym = nullptr;
-    backtrace_syminfo(
-        btState(), pc,
-        [](void* d, uintptr_t, const char* symname, uintptr_t, uintptr_t) {
-          *static_cast<const char**>(d) = symname;
-        },
-        nullptr, &sym);
-    f.function = demangle(sym);
-  }
-  backtrace_syminfo(
-      btState(), pc,
-      [](void* d, uintptr_t, const char*, uintptr_t symval, uintptr_t) { *static_cast<uintptr_t*>(d) = symval; },
-      nullptr, &f.entry);
-  c->frames->push_back(std::move(f));
-  return 0;
-}
-
-std::string hexOffset(uintptr_t off) {
-  char buf[32];
-  snprintf(buf, sizeof buf, " +0x%lx\n", static_cast<unsigned long>(off));
-  return buf;
+  return fn.starts_with("gort::go<") || fn.starts_with("void gort::go<") ||
+         fn.find(" gort::Run<") != std::string_view::npos;
 }
 
 // The C++ library's headers (std::invoke, std::function plumbing) are
 // plumbing too.
 bool hidden(const SymFrame& f) {
-  return isRuntimeFrame(f.function) || isRuntimeFile(f.file) || f.file.find("/include/c++/") != std::string::npos;
+  return isRuntimeFrame(f.function) || isRuntimeFile(f.file) || f.file.find("/include/c++/") != std::string_view::npos;
+}
+
+struct Collect {
+  std::pmr::vector<SymFrame>* frames;
+  uintptr_t pc;  // the return address being symbolised
+  Symbol sym;    // the machine function holding it
+};
+
+int onFrame(void* data, uintptr_t, const char* filename, int lineno, const char* function) {
+  auto* c = static_cast<Collect*>(data);
+  std::pmr::memory_resource* mem = c->frames->get_allocator().resource();
+  c->frames->push_back({c->pc, demangle(function ? function : c->sym.name, mem), filename ? filename : "?", lineno,
+                        c->sym.entry});
+  return 0;
 }
 
 // DWARF names functions with internal linkage without their namespaces;
-// the symbol table has the full name of the machine function (the last
-// frame of each pc: the ones before it are calls inlined into it).
-void qualifyNames(std::vector<SymFrame>* frames, size_t from) {
-  for (size_t i = from; i < frames->size(); i++) {
-    SymFrame& f = (*frames)[i];
-    bool physical = i + 1 == frames->size() || (*frames)[i + 1].pc != f.pc;
-    if (!physical || f.function.find("::") != std::string::npos || f.function.find('(') != std::string::npos) {
-      continue;
-    }
-    const char* sym = nullptr;
-    backtrace_syminfo(
-        btState(), f.pc - 1,
-        [](void* d, uintptr_t, const char* symname, uintptr_t, uintptr_t) {
-          *static_cast<const char**>(d) = symname;
-        },
-        nullptr, &sym);
-    if (!sym) continue;
-    std::string full = demangle(sym);
-    std::string q = qualifiedName(full);
-    if (q == f.function || (q.size() >= f.function.size() + 2 && q.compare(q.size() - f.function.size() - 2, 2, "::") == 0 &&
-                            q.compare(q.size() - f.function.size(), f.function.size(), f.function) == 0)) {
-      f.function = full;
-    }
+// the symbol table has the full name of the machine function, which is
+// the last frame of a pc (the ones before it are calls inlined into it).
+void qualify(SymFrame* f, const char* symbol, std::pmr::memory_resource* mem) {
+  std::string_view bare = f->function;
+  if (bare.find("::") != std::string_view::npos || bare.find('(') != std::string_view::npos) return;
+  if (!symbol) return;
+  std::string_view full = demangle(symbol, mem);
+  std::string_view q = qualifiedName(full);
+  if (q == bare || (q.size() >= bare.size() + 2 && q.ends_with(bare) && q.substr(q.size() - bare.size() - 2, 2) == "::")) {
+    f->function = full;
   }
 }
 
-void formatFrames(const std::vector<SymFrame>& frames, std::string* out) {
+void printFrame(const SymFrame& f, Printer& out) {
+  out << f.function;
+  if (f.function.find('(') == std::string_view::npos) out << "(...)";
+  out << "\n\t" << f.file << ":" << f.line << " +" << Hex{f.entry ? f.pc - f.entry : f.pc} << "\n";
+}
+
+// Go's frame lines for return addresses pcs, at most kMaxFrames of them;
+// runtime frames hidden below GOTRACEBACK=system.
+void printFrames(const uintptr_t* pcs, int n, const TraceOut& out) {
   bool system = gotraceback().level >= 2;  // GOTRACEBACK=system (and crash)
   int printed = 0;
-  for (const SymFrame& f : frames) {
-    if (!system && hidden(f)) continue;
-    // Unnamed code (the kernel's signal return trampoline, stripped
-    // libraries) says nothing a reader can use.
-    if (f.function == "?") continue;
-    if (printed++ == kMaxFrames) {
-      *out += "...additional frames elided...\n";
-      break;
-    }
-    *out += f.function;
-    if (f.function.find('(') == std::string::npos) *out += "(...)";
-    *out += "\n\t" + f.file + ":" + std::to_string(f.line) + hexOffset(f.entry ? f.pc - f.entry : f.pc);
-  }
-}
-
-// Frames of return addresses (each looked up at pc-1, the call).
-void symbolizeReturnAddresses(const uintptr_t* pcs, int n, std::vector<SymFrame>* frames) {
-  size_t from = frames->size();
   for (int i = 0; i < n; i++) {
-    Collect c{frames, pcs[i]};
-    backtrace_pcinfo(btState(), pcs[i] - 1, onFrame, nullptr, &c);
+    char local[kPCScratch];
+    std::pmr::monotonic_buffer_resource mem(local, sizeof local, out.scratch);
+    std::pmr::vector<SymFrame> frames(&mem);
+    symbolize(pcs[i], &frames);
+    for (const SymFrame& f : frames) {
+      if (!system && hidden(f)) continue;
+      // Unnamed code (the kernel's signal return trampoline, stripped
+      // libraries) says nothing a reader can use.
+      if (f.function == "?") continue;
+      if (printed++ == kMaxFrames) {
+        out.text << "...additional frames elided...\n";
+        return;
+      }
+      printFrame(f, out.text);
+    }
   }
-  qualifyNames(frames, from);
-}
-
-void collectCurrent(int skip, std::vector<SymFrame>* frames) {
-  size_t from = frames->size();
-  Collect c{frames, 0};
-  backtrace_full(btState(), skip + 1, onFrame, nullptr, &c);
-  // backtrace_full reports lookup pcs (pc-1); qualifyNames wants return addresses.
-  for (size_t i = from; i < frames->size(); i++) (*frames)[i].pc++;
-  qualifyNames(frames, from);
-  for (size_t i = from; i < frames->size(); i++) (*frames)[i].pc--;
 }
 
 const char* statusString(uint32_t s) {
@@ -273,42 +329,39 @@ const char* statusString(uint32_t s) {
 struct TraceRequest {
   gobuf back;     // the dumper's context
   gobuf scratch;  // where the trampoline's context is dropped
-  std::vector<SymFrame>* frames;
+  uintptr_t* pcs;
+  int npcs;
   g* gp;
-  void* fakeStack;
 };
 
 // "created by f in goroutine N\n\tfile:line +0xoff" for a go statement at gopc.
-void printCreatedBy(uintptr_t gopc, int64_t parentGoid, std::string* out) {
+void printCreatedBy(uintptr_t gopc, int64_t parentGoid, const TraceOut& out) {
   if (!gopc) return;
-  std::vector<SymFrame> frames;
-  Collect c{&frames, 0};
-  backtrace_pcinfo(btState(), gopc - 1, onFrame, nullptr, &c);
+  char local[kPCScratch];
+  std::pmr::monotonic_buffer_resource mem(local, sizeof local, out.scratch);
+  std::pmr::vector<SymFrame> frames(&mem);
+  symbolize(gopc, &frames);
   if (frames.empty()) return;
   const SymFrame& f = frames.back();  // the outermost of any inlined frames
   if (gotraceback().level < 3 && hidden(f)) return;  // made by the runtime (Go hides these)
-  *out += "created by ";
-  std::string fn = f.function;
-  if (auto paren = fn.find('('); paren != std::string::npos && fn.find("::{lambda") == std::string::npos) {
-    fn.resize(paren);
-  }
-  *out += fn;
-  if (parentGoid) *out += " in goroutine " + std::to_string(parentGoid);
-  *out += "\n\t" + f.file + ":" + std::to_string(f.line) + hexOffset(f.entry ? gopc - f.entry : gopc);
+  std::string_view fn = f.function;
+  size_t start;
+  if (fn.find("::{lambda") == std::string_view::npos) fn = fn.substr(0, parameterList(fn, &start));
+  out.text << "created by " << fn;
+  if (parentGoid) out.text << " in goroutine " << parentGoid;
+  out.text << "\n\t" << f.file << ":" << f.line << " +" << Hex{f.entry ? gopc - f.entry : gopc} << "\n";
 }
 
-void printAncestors(g* gp, std::string* out) {
+void printAncestors(g* gp, const TraceOut& out) {
   if (!gp->ancestors) return;
   for (const AncestorInfo::Ancestor& a : gp->ancestors->list) {
-    *out += "[originating from goroutine " + std::to_string(a.goid) + "]:\n";
-    std::vector<SymFrame> frames;
-    symbolizeReturnAddresses(a.pcs.data(), int(a.pcs.size()), &frames);
-    formatFrames(frames, out);
+    out.text << "[originating from goroutine " << a.goid << "]:\n";
+    printFrames(a.pcs.data(), int(a.pcs.size()), out);
     if (a.goid != 1) printCreatedBy(a.gopc, 0, out);
   }
 }
 
-void createdBy(g* gp, std::string* out) {
+void createdBy(g* gp, const TraceOut& out) {
   printCreatedBy(gp->gopc, gp->parentGoid, out);
   printAncestors(gp, out);
 }
@@ -317,26 +370,20 @@ void createdBy(g* gp, std::string* out) {
 
 extern "C" [[noreturn]] void gort_traceback_on_g(TraceRequest* req) {
   san::finishSwitch(nullptr);
-  // Skip this function and the trampoline: the goroutine's frames follow.
-  collectCurrent(0, req->frames);
-  if (!req->frames->empty()) req->frames->erase(req->frames->begin());
+  // Skip this function: the trampoline and the goroutine's frames follow.
+  req->npcs = callersPCs(1, req->pcs, kMaxTracePCs);
   san::startSwitch(nullptr, nullptr, 0);
   gort_swapcontext(&req->scratch, &req->back);
   __builtin_unreachable();
 }
 
 uintptr_t functionSize(uintptr_t pc) {
-  PinnedToM pin;
-  uintptr_t size = 0;
-  backtrace_syminfo(
-      btState(), pc,
-      [](void* d, uintptr_t, const char*, uintptr_t, uintptr_t symsize) { *static_cast<uintptr_t*>(d) = symsize; },
-      nullptr, &size);
-  return size;
+  SymtabScope symtab;
+  return symbolAt(pc).size;
 }
 
 int inlinedDepth(uintptr_t pc) {
-  PinnedToM pin;
+  SymtabScope symtab;
   int named = 0;
   backtrace_pcinfo(
       btState(), pc,
@@ -344,60 +391,45 @@ int inlinedDepth(uintptr_t pc) {
         if (function) ++*static_cast<int*>(d);
         return 0;
       },
-      nullptr, &named);
+      ignoreError, &named);
   return named > 1 ? named - 1 : 0;
 }
 
-void symbolize(uintptr_t pc, std::vector<SymFrame>* out) {
-  PinnedToM pin;
-  Collect c{out, 0};
-  backtrace_pcinfo(btState(), pc, onFrame, nullptr, &c);
+void symbolize(uintptr_t pc, std::pmr::vector<SymFrame>* out) {
+  SymtabScope symtab;
+  size_t from = out->size();
+  Collect c{out, pc, symbolAt(pc - 1)};
+  backtrace_pcinfo(btState(), pc - 1, onFrame, ignoreError, &c);
+  if (out->size() > from) qualify(&out->back(), c.sym.name, out->get_allocator().resource());
 }
 
-void goroutineheader(g* gp, std::string* out) {
+void goroutineheader(g* gp, Printer& out) {
   uint32_t status = gp->atomicstatus.load(std::memory_order_relaxed);
-  *out += "goroutine ";
-  *out += std::to_string(gp->goid);
-  *out += " [";
+  out << "goroutine " << gp->goid << " [";
   if (status == _Gwaiting && gp->waitreason != waitReason::zero) {
-    *out += waitReasonString(gp->waitreason);
+    out << waitReasonString(gp->waitreason);
   } else {
-    *out += statusString(status);
+    out << statusString(status);
   }
   if ((status == _Gwaiting || status == _Gsyscall) && gp->waitsince != 0) {
     int64_t minutes = cputicksToNanos(cputicks() - gp->waitsince) / 60000000000LL;
-    if (minutes >= 1) {
-      *out += ", ";
-      *out += std::to_string(minutes);
-      *out += " minutes";
-    }
+    if (minutes >= 1) out << ", " << minutes << " minutes";
   }
-  if (gp->lockedm) *out += ", locked to thread";
-  *out += "]:\n";
+  if (gp->lockedm) out << ", locked to thread";
+  out << "]:\n";
 }
 
-void tracebackCurrent(int skip, std::string* out) {
-  PinnedToM pin;
-  std::vector<SymFrame> frames;
-  collectCurrent(skip + 1, &frames);
-  formatFrames(frames, out);
+void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out) {
+  printFrames(pcs, n, out);
   if (g* gp = getg(); gp && gp->mp && gp->mp->curg == gp) createdBy(gp, out);
 }
 
-void tracebackPCs(const uintptr_t* pcs, int n, std::string* out) {
-  PinnedToM pin;
-  std::vector<SymFrame> frames;
-  symbolizeReturnAddresses(pcs, n, &frames);
-  formatFrames(frames, out);
-  if (g* gp = getg(); gp && gp->mp && gp->mp->curg == gp) createdBy(gp, out);
-}
-
-void tracebackParked(g* gp, std::string* out) {
-  PinnedToM pin;
-  std::vector<SymFrame> frames;
+void tracebackParked(g* gp, const TraceOut& out) {
+  uintptr_t pcs[kMaxTracePCs];
+  int n = 0;
   if (gp->slot && gp->sched.sp) {
     TraceRequest req{};
-    req.frames = &frames;
+    req.pcs = pcs;
     req.gp = gp;
     uintptr_t sp = traceFrame(gp->sched.sp, &req);
     gobuf to{sp};
@@ -405,28 +437,32 @@ void tracebackParked(g* gp, std::string* out) {
     san::startSwitch(&fake, reinterpret_cast<void*>(gp->stk.lo), gp->stk.hi - gp->stk.lo);
     gort_swapcontext(&req.back, &to);
     san::finishSwitch(fake);
+    n = req.npcs;
   }
-  std::string body;
-  formatFrames(frames, &body);
-  *out += body;
+  printFrames(pcs, n, out);
   createdBy(gp, out);
 }
 
-void tracebackothers(g* me, std::string* out) {
+void tracebackothers(g* me, const TraceOut& out) {
   // allgs is newest first; Go prints the goroutines in creation order
-  // (goroutine 1 first in a deadlock dump).
-  std::vector<g*> gs;
-  for (g* gp = allgsHead(); gp; gp = gp->alllink) gs.push_back(gp);
+  // (goroutine 1 first in a deadlock dump). The list below a head read
+  // once never changes (new Gs are pushed in front of it).
+  g* head = allgsHead();
+  size_t count = 0;
+  for (g* gp = head; gp; gp = gp->alllink) count++;
+  std::pmr::vector<g*> gs(out.scratch);
+  gs.reserve(count);
+  for (g* gp = head; gp; gp = gp->alllink) gs.push_back(gp);
   for (auto it = gs.rbegin(); it != gs.rend(); ++it) {
     g* gp = *it;
     uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
     if (gp == me || gp->goid == 0 || st == _Gdead || st == _Gidle) continue;
-    *out += "\n";
-    goroutineheader(gp, out);
+    out.text << "\n";
+    goroutineheader(gp, out.text);
     if (st == _Gwaiting || st == _Grunnable) {
       tracebackParked(gp, out);
     } else {
-      *out += "\tgoroutine running on other thread; stack unavailable\n";
+      out.text << "\tgoroutine running on other thread; stack unavailable\n";
       createdBy(gp, out);
     }
   }
@@ -459,20 +495,20 @@ namespace gort::runtime {
 
 int Stack(std::span<char> buf, bool all) {
   using namespace gort::internal;
-  std::string out;
   g* gp = getg();
   bool onG = gp && gp->mp && gp->mp->curg == gp;
   if (!onG) return 0;  // the dump is of goroutines, made from one
+  Printer text(buf);
+  TraceOut out{text, std::pmr::new_delete_resource()};
   if (all) stopTheWorld("stack trace");
-  goroutineheader(gp, &out);
-  tracebackCurrent(0, &out);
+  goroutineheader(gp, text);
+  uintptr_t pcs[kMaxTracePCs];
+  tracebackPCs(pcs, callersPCs(0, pcs, kMaxTracePCs), out);
   if (all) {
-    tracebackothers(gp, &out);
+    tracebackothers(gp, out);
     startTheWorld();
   }
-  size_t n = std::min(out.size(), buf.size());
-  std::memcpy(buf.data(), out.data(), n);
-  return int(n);
+  return int(text.size());
 }
 
 }  // namespace gort::runtime

@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <exception>
-#include <string>
+#include <memory_resource>
+#include <string_view>
 #include <vector>
 
+#include "runtime/print.hpp"
 #include "runtime/runtime2.hpp"
 
 namespace gort::internal {
@@ -22,30 +24,43 @@ TracebackLevel gotraceback();
 // runtime throws (stack overflow) print at whatever the setting. No allocation.
 void raiseTracebackToSystem();
 
-// "goroutine 7 [chan receive, 2 minutes]:" plus newline.
-void goroutineheader(g* gp, std::string* out);
-// Frames of the calling goroutine's stack, Go's format, skipping `skip`
-// frames above the caller.
-void tracebackCurrent(int skip, std::string* out);
-// Frames of the stack recorded at a panic (return addresses, innermost
-// first; callersPCs), followed by the current G's "created by".
-void tracebackPCs(const uintptr_t* pcs, int n, std::string* out);
-// Frames of a G that is not running (parked or runnable).
-void tracebackParked(g* gp, std::string* out);
-// Every goroutine except `me`, each as a header plus frames.
-void tracebackothers(g* me, std::string* out);
-
-// One source-level frame of a pc.
-struct SymFrame {
-  uintptr_t pc = 0;
-  std::string function;  // demangled; "?" when unknown
-  std::string file;      // "?" when unknown
-  int line = 0;
-  uintptr_t entry = 0;   // start of the machine function holding pc
+// Where a traceback goes: its text into a Printer, and the scratch memory
+// its symbol work needs (demangled names, the frames of one pc) from
+// `scratch`: the crash arena in a fatal report (panic.cpp), the heap for
+// runtime::Stack. Nothing else in a traceback allocates (libbacktrace maps
+// its own memory), so with the crash arena a traceback never calls malloc.
+struct TraceOut {
+  Printer& text;
+  std::pmr::memory_resource* scratch;
 };
-// The frames at lookup pc (a return address minus one), innermost inlined
-// call first.
-void symbolize(uintptr_t pc, std::vector<SymFrame>* out);
+
+// Return addresses a trace collects (it prints at most 100 frames; hidden
+// runtime frames and inlined calls make the two counts differ).
+constexpr int kMaxTracePCs = 400;
+
+// "goroutine 7 [chan receive, 2 minutes]:" plus newline.
+void goroutineheader(g* gp, Printer& out);
+// Frames of a stack recorded as return addresses (innermost first;
+// callersPCs), Go's format, followed by the current G's "created by".
+void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out);
+// Frames of a G that is not running (parked or runnable).
+void tracebackParked(g* gp, const TraceOut& out);
+// Every goroutine except `me`, each as a header plus frames.
+void tracebackothers(g* me, const TraceOut& out);
+
+// One source-level frame of a return address. The strings live in
+// libbacktrace's tables or in the memory resource of the vector that
+// symbolize filled.
+struct SymFrame {
+  uintptr_t pc = 0;               // the return address
+  std::string_view function;      // demangled; "?" when unknown
+  std::string_view file;          // "?" when unknown
+  int line = 0;
+  uintptr_t entry = 0;            // start of the machine function holding pc
+};
+// Appends the frames of return address pc (looked up at pc-1, the call),
+// innermost inlined call first.
+void symbolize(uintptr_t pc, std::pmr::vector<SymFrame>* out);
 
 // Size in bytes of the function holding pc, from the symbol table (0 if
 // unknown).

@@ -4,10 +4,14 @@
 // so a header that needs something not installed fails here. 100 goroutines
 // send their numbers over a channel, a WaitGroup says when they are done;
 // then a deferred recover() takes the panic of a misused WaitGroup (under
-// link-time optimisation the library's code inlines into this file's). The
-// exit status tells whether both came out right.
+// link-time optimisation the library's code inlines into this file's), and
+// the program's own frame is symbolised and demangled (the symboliser and
+// the demangler, which come from GCC's archives, are linked in). The exit
+// status tells whether all of it came out right.
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 
 #include "gort/gort.hpp"
@@ -43,6 +47,12 @@ void consumerMain() {
   });
   std::printf("consumer: recovered \"%s\"\n", recovered.c_str());
   if (recovered != "sync: negative WaitGroup counter") std::exit(1);
+
+  uintptr_t pc[1];
+  int n = gort::runtime::Callers(1, pc);
+  auto [frame, more] = gort::runtime::CallersFrames(std::span<const uintptr_t>(pc, size_t(n))).Next();
+  std::printf("consumer: running in %s\n", frame.Function.c_str());
+  if (frame.Function.find("consumerMain()") == std::string::npos) std::exit(1);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Crash output (runtime/crash_test.go's concerns): faults, SIGQUIT and
 // SIGPIPE in a child process, per GOTRACEBACK level, with the format and exit
 // status Go 1.19 gives the equivalent program (tests/runtime/testdata/
-// crash.go: `go run crash.go fault|quit|...` prints Go's version).
+// crash.go: `go run crash.go fault|quit|...` prints Go's version); and
+// crashes that happen while the failing thread holds malloc's lock.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,12 +14,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "gort/chan.hpp"
 #include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
+#include "gort/sync.hpp"
+#include "support/child.hpp"
 
 namespace {
 
@@ -201,6 +206,104 @@ TEST(Crash, SetPanicOnFaultTurnsAFaultIntoARecoverablePanic) {
     EXPECT_TRUE(gort::debug::SetPanicOnFault(old));
   });
   EXPECT_EQ(got, "runtime error: invalid memory address or nil pointer dereference");
+}
+
+// ---- crashes under malloc's lock -------------------------------------------------------
+//
+// A fatal report must not allocate: the failing thread may hold malloc's
+// arena lock, which is not recursive, and a report that allocates then
+// hangs forever with nothing printed. These children make that happen.
+// With one arena and no per-thread cache (glibc's tunables, which only an
+// exec sets), malloc_stats() holds the arena's mutex while it writes to
+// stderr, which the child has replaced with a stream whose write function
+// fails, once, in the way the test names. Before the report stopped
+// allocating, each of these children hung after its first line.
+
+void (*failOnStderrWrite)() = nullptr;
+volatile int sink;
+
+ssize_t cookieWrite(void*, const char*, size_t n) {
+  if (auto fail = std::exchange(failOnStderrWrite, nullptr)) fail();
+  return ssize_t(n);
+}
+
+void mallocStatsMain() {
+  cookie_io_functions_t io{};
+  io.write = cookieWrite;
+  FILE* failing = fopencookie(nullptr, "w", io);
+  setvbuf(failing, nullptr, _IONBF, 0);
+  stderr = failing;
+  malloc_stats();
+}
+
+[[gnu::noinline]] int recurse(int n) {
+  volatile char frame[256];
+  frame[0] = char(n);
+  return n == 0 ? frame[0] : recurse(n - 1) + frame[0];
+}
+
+TEST(DISABLED_MallocLockChild, StackOverflow) {
+  failOnStderrWrite = [] { sink = recurse(1 << 30); };
+  gort::Main(0, nullptr, mallocStatsMain);
+}
+
+TEST(DISABLED_MallocLockChild, FatalError) {
+  failOnStderrWrite = [] {
+    static gort::sync::Mutex mu;
+    mu.Unlock();
+  };
+  gort::Main(0, nullptr, mallocStatsMain);
+}
+
+TEST(DISABLED_MallocLockChild, Sigquit) {
+  failOnStderrWrite = [] { raise(SIGQUIT); };
+  gort::Main(0, nullptr, mallocStatsMain);
+}
+
+class MallocLockCrashTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#if defined(GORT_ASAN) || defined(GORT_TSAN)
+    GTEST_SKIP() << "the sanitizer's allocator replaces glibc's, whose arena lock these tests hold";
+#endif
+  }
+
+  // The child's stderr; it must have exited 2 within 5 s.
+  static std::string report(const std::string& test) {
+    gorttest::Child child("DISABLED_MallocLockChild." + test,
+                          {"GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0"});
+    int status = child.finish(5);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2)
+        << "status " << status << " (SIGKILL: still running after 5 s)\n" << child.err;
+    return child.err;
+  }
+};
+
+// Demangled names with their parameters show that the frames were
+// symbolised, not just that the first line came out.
+constexpr const char* kCookieFrame = "cookieWrite\\(void\\*, char const\\*, unsigned long\\)\n";
+
+TEST_F(MallocLockCrashTest, StackOverflowReports) {
+  EXPECT_THAT(report("StackOverflow"),
+              ContainsRegex("runtime: goroutine stack exceeds [0-9]+-byte limit\n"
+                            "runtime: sp=0x[0-9a-f]+ stack=\\[0x[0-9a-f]+, 0x[0-9a-f]+\\]\n"
+                            "fatal error: stack overflow\n\n"
+                            "goroutine 1 \\[running\\]:\n(.|\n)*recurse\\(int\\)\n(.|\n)*"
+                            "\\.\\.\\.additional frames elided\\.\\.\\.\n"));
+}
+
+TEST_F(MallocLockCrashTest, FatalErrorReports) {
+  EXPECT_THAT(report("FatalError"), ContainsRegex(std::string("^fatal error: sync: unlock of unlocked mutex\n\n"
+                                                              "goroutine 1 \\[running\\]:\n(.|\n)*") +
+                                                  kCookieFrame));
+}
+
+TEST_F(MallocLockCrashTest, SigquitDumps) {
+  EXPECT_THAT(report("Sigquit"),
+              AllOf(ContainsRegex(std::string("^SIGQUIT: quit\nPC=0x[0-9a-f]+ m=[0-9]+ sigcode=-?[0-9]+\n\n"
+                                              "goroutine 1 \\[running\\]:\n(.|\n)*") +
+                                  kCookieFrame),
+                    ContainsRegex("\nrip    0x[0-9a-f]+\n")));
 }
 
 }  // namespace

@@ -7,10 +7,10 @@
 //
 // Children: death tests (EXPECT_EXIT) where the child signals itself; where
 // a parent must watch the child idle and signal it from outside, the child
-// is this binary again running one DISABLED_SignalChild test (Child below).
+// is this binary again running one DISABLED_SignalChild test (Child below,
+// tests/support/child.hpp).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +25,7 @@
 #include "gort/runtime.hpp"
 #include "gort/signal.hpp"
 #include "gort/time.hpp"
+#include "support/child.hpp"
 
 namespace {
 
@@ -235,76 +236,9 @@ TEST_F(SignalDeathTest, InheritedIgnoredSigintStaysIgnored) {
 
 // ---- children signalled by their parent ---------------------------------------------
 
-// This binary again, running DISABLED_SignalChild.<test> alone; its stdout
-// and stderr come back through pipes.
-class Child {
- public:
-  explicit Child(const std::string& test) {
-    int out[2], err[2];
-    if (pipe(out) != 0 || pipe(err) != 0) std::abort();
-    std::string filter = "--gtest_filter=DISABLED_SignalChild." + test;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      dup2(err[1], 2);
-      char* argv[] = {const_cast<char*>("signal_test"), filter.data(),
-                      const_cast<char*>("--gtest_also_run_disabled_tests"), nullptr};
-      execv("/proc/self/exe", argv);
-      _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    fds_[0] = out[0];
-    fds_[1] = err[0];
-  }
-  ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    for (int fd : fds_) close(fd);
-  }
-
-  // Reads until stdout holds `text` (true) or 10 s pass.
-  bool waitFor(const std::string& text) {
-    for (int i = 0; i < 1000 && out.find(text) == std::string::npos; i++) pump(10);
-    return out.find(text) != std::string::npos;
-  }
-  bool alive() { return waitpid(pid_, &status, WNOHANG) == 0; }
-  void signal(int sig) { kill(pid_, sig); }
-  // Reads both pipes to their end and reaps the child (SIGKILL after 10 s).
-  int finish() {
-    for (int i = 0; i < 1000 && (fds_[0] >= 0 || fds_[1] >= 0); i++) pump(10);
-    if (fds_[0] >= 0 || fds_[1] >= 0) kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return status;
-  }
-
-  std::string out, err;
-  int status = -1;
-
- private:
-  void pump(int timeoutMs) {
-    pollfd p[2] = {{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}};
-    if (poll(p, 2, timeoutMs) <= 0) return;
-    std::string* dst[2] = {&out, &err};
-    for (int i = 0; i < 2; i++) {
-      if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
-      char buf[4096];
-      ssize_t n = read(fds_[i], buf, sizeof buf);
-      if (n > 0) {
-        dst[i]->append(buf, size_t(n));
-      } else {
-        close(fds_[i]);
-        fds_[i] = -1;
-      }
-    }
-  }
-
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int fds_[2] = {-1, -1};
+// This binary again, running DISABLED_SignalChild.<test> alone.
+struct Child : gorttest::Child {
+  explicit Child(const std::string& test) : gorttest::Child("DISABLED_SignalChild." + test) {}
 };
 
 // The parent reads a pipe: write at once, unbuffered.

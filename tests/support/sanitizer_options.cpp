@@ -1,10 +1,5 @@
 // Sanitizer defaults for the test binaries.
 //
-// gort's crash reporter (stack overflow, fatal signals) formats its report
-// inside the signal handler, allocating as it goes: the process is about to
-// die and the report matters more than async-signal safety, so TSan is told
-// not to flag that.
-//
 // TSan models each goroutine as a fiber, but thread-local storage belongs to
 // the OS thread, whose TLS block TSan marks as written by the thread at its
 // start. A goroutine touching it (errno, the C++ runtime's thread-locals)
@@ -16,7 +11,7 @@
 // threads still running to finish reporting; the runtime's threads run to
 // the end anyway, and ctest starts one process per test, so that second
 // would dominate the TSan run.
-extern "C" const char* __tsan_default_options() { return "report_signal_unsafe=0 atexit_sleep_ms=0"; }
+extern "C" const char* __tsan_default_options() { return "atexit_sleep_ms=0"; }
 //
 // Package time frees a timer's state (and the closure it holds) inside the
 // library, which is not instrumented: TSan sees the free but not the atomic

@@ -2,9 +2,9 @@
 // counts and dump format), GODEBUG=tracebackancestors, and the wait
 // duration in goroutine headers.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <span>
 #include <stdexcept>
@@ -108,14 +108,41 @@ TEST(Traceback, HeaderShowsWaitReasonAndMinutes) {
   // waitsince is in cputicks (park time from the TSC).
   double ticksPerNano = 1e9 / double(gort::internal::cputicksToNanos(1000000000));
   gp.waitsince = gort::internal::cputicks() - int64_t(121e9 * ticksPerNano);
-  std::string out;
-  gort::internal::goroutineheader(&gp, &out);
-  EXPECT_EQ(out, "goroutine 7 [chan receive, 2 minutes]:\n");
+  auto header = [&gp] {
+    char buf[128];
+    gort::internal::Printer out(buf);
+    gort::internal::goroutineheader(&gp, out);
+    return std::string(buf, out.size());
+  };
+  EXPECT_EQ(header(), "goroutine 7 [chan receive, 2 minutes]:\n");
   gp.waitsince = gort::internal::cputicks();
-  out.clear();
-  gort::internal::goroutineheader(&gp, &out);
-  EXPECT_EQ(out, "goroutine 7 [chan receive]:\n");
+  EXPECT_EQ(header(), "goroutine 7 [chan receive]:\n");
   gp.atomicstatus.store(gort::internal::_Gdead);
+}
+
+TEST(Traceback, PrinterFormatsAsGosPrintAndNeverOverflows) {
+  char buf[96];
+  gort::internal::Printer out(buf);
+  out << "n=" << -42 << " " << INT64_MIN << " " << UINT64_MAX << " " << gort::internal::Hex{0} << " "
+      << gort::internal::Hex{0xdeadbeef} << ' ' << uint8_t(7);
+  EXPECT_EQ(std::string(buf, out.size()), "n=-42 -9223372036854775808 18446744073709551615 0x0 0xdeadbeef 7");
+  // Buffer mode keeps what fits.
+  char small[4];
+  gort::internal::Printer cut(small);
+  cut << "abcdef" << 12;
+  EXPECT_EQ(std::string(small, cut.size()), "abcd");
+  // Descriptor mode writes everything out, through a buffer smaller than the text.
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  {
+    gort::internal::Printer to(small, fds[1]);
+    to << "ab" << "cdefgh" << "i" << 12345;
+  }
+  close(fds[1]);
+  char got[32];
+  ssize_t n = read(fds[0], got, sizeof got);
+  close(fds[0]);
+  EXPECT_EQ(std::string(got, size_t(n > 0 ? n : 0)), "abcdefghi12345");
 }
 
 TEST(Traceback, AncestorsAreRecordedWhenAsked) {
