@@ -73,6 +73,10 @@ inline void startSwitch(void** save, const void* bottom, size_t size) {
   __sanitizer_start_switch_fiber(save, bottom, size);
 }
 inline void finishSwitch(void* save) { __sanitizer_finish_switch_fiber(save, nullptr, nullptr); }
+// Also tells the bounds of the stack switched from, for a switch back to it.
+inline void finishSwitch(void* save, const void** fromBottom, size_t* fromSize) {
+  __sanitizer_finish_switch_fiber(save, fromBottom, fromSize);
+}
 // Runtime memory obtained with mmap that holds pointers to heap objects
 // (the g slab): LeakSanitizer scans it like a global.
 inline void registerRootRegion(const void* p, size_t size) { __lsan_register_root_region(p, size); }
@@ -88,6 +92,7 @@ inline void unpoisonStack(uintptr_t lo, size_t size) {
 constexpr bool kASan = false;
 inline void startSwitch(void**, const void*, size_t) {}
 inline void finishSwitch(void*) {}
+inline void finishSwitch(void*, const void**, size_t*) {}
 inline void registerRootRegion(const void*, size_t) {}
 inline void leakCheck() {}
 inline void unpoisonStack(uintptr_t, size_t) {}

@@ -332,6 +332,8 @@ struct TraceRequest {
   uintptr_t* pcs;
   int npcs;
   g* gp;
+  const void* dumperStack;  // ASan: the dumper's stack, announced on the way back
+  size_t dumperStackSize;
 };
 
 // "created by f in goroutine N\n\tfile:line +0xoff" for a go statement at gopc.
@@ -369,10 +371,10 @@ void createdBy(g* gp, const TraceOut& out) {
 }  // namespace
 
 extern "C" [[noreturn]] void gort_traceback_on_g(TraceRequest* req) {
-  san::finishSwitch(nullptr);
+  san::finishSwitch(nullptr, &req->dumperStack, &req->dumperStackSize);
   // Skip this function: the trampoline and the goroutine's frames follow.
   req->npcs = callersPCs(1, req->pcs, kMaxTracePCs);
-  san::startSwitch(nullptr, nullptr, 0);
+  san::startSwitch(nullptr, req->dumperStack, req->dumperStackSize);
   gort_swapcontext(&req->scratch, &req->back);
   __builtin_unreachable();
 }
