@@ -7,12 +7,17 @@
 //   traceFrame(sp, req) a frame below a suspended G's saved sp that enters
 //                       gort_trace_trampoline, unwinding into the G's frames
 //   cputicks()          a cheap monotonic counter (the TSC here)
-//   xsaveAreaSize()     bytes the preemption stub needs for the FP/vector
-//                       state, 0 if it cannot save it
+//   cpuRelax()          the spin-wait hint (Go's procyield)
+//   asyncPreemptInit()  readies the preemption stub; false if it cannot save
+//                       the whole register state (async preemption stays off)
+//   kPreemptStackRoom   stack the preemption path needs below the
+//                       interrupted sp
 //   sigctxt*            reading and redirecting an interrupted context:
 //                       its pc and sp, "calling" a function from it (as if
 //                       the interrupted instruction had called it), setting
-//                       that call's arguments, and Go's register dump
+//                       that call's arguments, entering the preemption stub
+//                       with the whole state saved (sigctxtInjectPreempt),
+//                       and Go's register dump
 #pragma once
 
 #include <cstddef>
@@ -42,10 +47,17 @@ inline void setg(g* gp) {
   asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %1, %%fs:(%0)" : "=&r"(off) : "r"(gp) : "memory");
 }
 
+// A spin-wait hint (Go's procyield).
+inline void cpuRelax() { __builtin_ia32_pause(); }
+
+// Stack the asynchronous preemption path needs below the interrupted sp: the
+// 128-byte red zone, 16 saved registers, the xsave area and the mcall path.
+constexpr uintptr_t kPreemptStackRoom = 16 << 10;
+
 void gostartInit(g* gp);
 uintptr_t traceFrame(uintptr_t savedSp, void* request);
 int64_t cputicks();
-size_t xsaveAreaSize();
+bool asyncPreemptInit();
 
 uintptr_t sigctxtPC(const void* ctx);
 uintptr_t sigctxtSP(const void* ctx);
@@ -53,6 +65,10 @@ uintptr_t sigctxtSP(const void* ctx);
 // return address, `skip` bytes below the interrupted sp (the red zone).
 void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);
 void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+// Makes the interrupted code enter gort_async_preempt, which saves its whole
+// state, yields and resumes it exactly; false (context unchanged) if that
+// cannot be done above stackLo.
+bool sigctxtInjectPreempt(void* ctx, uintptr_t stackLo);
 std::string sigctxtDumpRegs(const void* ctx);
 
 }  // namespace gort::internal
