@@ -8,10 +8,14 @@
 //                       gort_trace_trampoline, unwinding into the G's frames
 //   cputicks()          a cheap monotonic counter (the TSC here)
 //   cpuRelax()          the spin-wait hint (Go's procyield)
+//   forEachDirectBranch the targets of the direct calls and jumps in a piece
+//                       of code (recover's check for folded functions)
 //   asyncPreemptInit()  readies the preemption stub; false if it cannot save
 //                       the whole register state (async preemption stays off)
 //   kPreemptStackRoom   stack the preemption path needs below the
 //                       interrupted sp
+//   kStackGuardBytes    the stack guard the compiler's stack-clash probes
+//                       assume
 //   sigctxt*            reading and redirecting an interrupted context:
 //                       its pc and sp, "calling" a function from it (as if
 //                       the interrupted instruction had called it), setting
@@ -22,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace gort::internal {
@@ -50,9 +55,26 @@ inline void setg(g* gp) {
 // A spin-wait hint (Go's procyield).
 inline void cpuRelax() { __builtin_ia32_pause(); }
 
+// Calls fn(target) for each direct call or jump (call rel32, jmp rel32) that
+// may start in code[0, size), until fn returns false. Every byte offset is
+// tried: x86 instructions have no alignment.
+template <class F>
+void forEachDirectBranch(const unsigned char* code, size_t size, F&& fn) {
+  for (size_t i = 0; i + 5 <= size; i++) {
+    if (code[i] != 0xE8 && code[i] != 0xE9) continue;
+    int32_t rel;
+    std::memcpy(&rel, code + i + 1, 4);
+    if (!fn(code + i + 5 + rel)) return;
+  }
+}
+
 // Stack the asynchronous preemption path needs below the interrupted sp: the
 // 128-byte red zone, 16 saved registers, the xsave area and the mcall path.
 constexpr uintptr_t kPreemptStackRoom = 16 << 10;
+
+// A goroutine stack's guard: GCC's -fstack-clash-protection probes every
+// 4 KiB page on amd64.
+constexpr size_t kStackGuardBytes = 4 << 10;
 
 void gostartInit(g* gp);
 uintptr_t traceFrame(uintptr_t savedSp, void* request);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace gort::internal {
@@ -46,10 +47,28 @@ inline void setg(g* gp) {
 // A spin-wait hint (Go's procyield).
 inline void cpuRelax() { asm volatile("yield" ::: "memory"); }
 
+// Calls fn(target) for each direct call or jump (bl, b: imm26 words) in
+// code[0, size), until fn returns false.
+template <class F>
+void forEachDirectBranch(const unsigned char* code, size_t size, F&& fn) {
+  for (size_t i = 0; i + 4 <= size; i += 4) {
+    uint32_t insn;
+    std::memcpy(&insn, code + i, 4);
+    if ((insn & 0x7c000000) != 0x14000000) continue;
+    int64_t words = int32_t(insn << 6) >> 6;  // signed imm26
+    if (!fn(code + i + words * 4)) return;
+  }
+}
+
 // Stack the asynchronous preemption path needs below the interrupted sp:
 // the copied signal frame (4.6 KiB, more with SVE state past 512 bits) and
 // the mcall path.
 constexpr uintptr_t kPreemptStackRoom = 32 << 10;
+
+// A goroutine stack's guard: on arm64 GCC's -fstack-clash-protection
+// assumes a 64 KiB guard (--param stack-clash-protection-guard-size=16) and
+// lets a frame allocate nearly that much before its first probe.
+constexpr size_t kStackGuardBytes = 64 << 10;
 
 void gostartInit(g* gp);
 uintptr_t traceFrame(uintptr_t savedSp, void* request);

@@ -13,6 +13,7 @@
 #include "gort/select.hpp"
 #include "gort/sync.hpp"
 #include "gort/time.hpp"
+#include "runtime/arch.hpp"
 #include "runtime/sema.hpp"
 #include "sync/sync_test.hpp"
 
@@ -271,7 +272,7 @@ TEST_P(MutexTest, StarvationBound) {
           // Hold it for a few µs: newcomers (already running) would win every
           // race against a woken waiter in normal mode. (Spin in our own
           // code, where asynchronous preemption can stop it at P=1.)
-          for (int k = 0; k < 100; k++) __builtin_ia32_pause();
+          for (int k = 0; k < 100; k++) gort::internal::cpuRelax();
           mu.Unlock();
         }
         wg.Done();
