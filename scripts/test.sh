@@ -160,11 +160,12 @@ install_consumers() {
 arm64_gtest() {
   local dir=$1
   [ -f "$dir/lib/cmake/GTest/GTestConfig.cmake" ] && return 0
+  local log=$dir-build/gtest.log
   note "arm64: GoogleTest from /usr/src/googletest into $dir"
-  mkdir -p "$dir"
-  run_logged "$dir.log" cmake -S /usr/src/googletest -B "$dir-build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  mkdir -p "$dir-build"
+  run_logged "$log" cmake -S /usr/src/googletest -B "$dir-build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     --toolchain "$repo/cmake/aarch64-linux-gnu.cmake" -DCMAKE_INSTALL_PREFIX="$dir" &&
-    run_logged "$dir.log" cmake --build "$dir-build" -j "$jobs" --target install
+    run_logged "$log" cmake --build "$dir-build" -j "$jobs" --target install
 }
 
 for s in "${steps[@]}"; do
