@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "gort/internal/chan.hpp"
+#include "gort/internal/frame.hpp"
 #include "gort/runtime_error.hpp"
 
 namespace gort {
@@ -153,13 +154,20 @@ struct recvOps {
 template <class T, class Self>
 struct sendOps {
   // c <- v
-  void send(T&& v) const { chansend1(self(), &v); }
+  void send(T&& v) const {
+    chansend1(self(), &v);
+    noTailCall();
+  }
   void send(const T& v) const {
     T tmp(v);
     chansend1(self(), &tmp);
   }
   // select { case c <- v: ...; default: }. v is moved from only if sent.
-  bool try_send(T&& v) const { return chansendnb(self(), &v); }
+  bool try_send(T&& v) const {
+    bool sent = chansendnb(self(), &v);
+    noTailCall();
+    return sent;
+  }
   bool try_send(const T& v) const {
     T tmp(v);
     return chansendnb(self(), &tmp);
@@ -215,7 +223,9 @@ class recv_only : public internal::chanref<T>, public internal::recvOps<T, recv_
 // make(chan T, size). Panics "makechan: size out of range" if size < 0.
 template <class T>
 chan<T> make_chan(int64_t size = 0) {
-  return chan<T>(internal::makechan(&internal::chanTypeOf<T>, size));
+  internal::hchan* c = internal::makechan(&internal::chanTypeOf<T>, size);
+  internal::noTailCall();
+  return chan<T>(c);
 }
 
 // close(c): panics on a nil or already closed channel. Receivers drain the
@@ -223,10 +233,12 @@ chan<T> make_chan(int64_t size = 0) {
 template <class T>
 void close(const chan<T>& c) {
   internal::closechan(c.raw());
+  internal::noTailCall();
 }
 template <class T>
 void close(const send_only<T>& c) {
   internal::closechan(c.raw());
+  internal::noTailCall();
 }
 
 // len(c), cap(c); 0 for a nil channel.

@@ -39,8 +39,10 @@
 // *directly* by a deferred call while its function is panicking. "Directly"
 // is judged on the real call stack: recover's caller must be the deferred
 // callable itself (the lambda or function passed to defer), so a helper
-// that the deferred call invokes gets nil, as in Go, and so does a deferred
-// call of another function that returns normally meanwhile. Otherwise, and
+// that the deferred call invokes gets nil, as in Go (inlined or not: the
+// debug information's inline records tell an inlined helper's call apart, so
+// code built without -g cannot), and so does a deferred call of another
+// function that returns normally meanwhile. Otherwise, and
 // when nothing panics, recover() returns nil (an empty any). A deferred call
 // that panics replaces the current panic; an unrecovered report lists the
 // chain ("panic: first [recovered]\n\tpanic: second").

@@ -35,6 +35,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "gort/internal/frame.hpp"
 #include "gort/internal/sync.hpp"
 
 namespace gort::sync {
@@ -109,6 +110,7 @@ class Mutex {
     internal::race::release(this);
     int32_t now = state_.fetch_sub(kLocked, std::memory_order_release) - kLocked;
     if (now != 0) unlockSlow(now);
+    internal::noTailCall();
   }
 
   // C++ Lockable.
@@ -210,7 +212,10 @@ class WaitGroup {
   // waiters. A negative counter panics ("sync: negative WaitGroup
   // counter"). Adds that start from zero must happen before Wait.
   void Add(int delta);
-  void Done() { Add(-1); }
+  void Done() {
+    Add(-1);
+    internal::noTailCall();
+  }
   void Wait();
 
  private:

@@ -137,7 +137,7 @@ struct cancelCtx : derivedCtx {
     if (perr) cancel(false, perr);
   }
 
-  gort::internal::mutex mu;
+  gort::internal::mutex mu{gort::internal::LockRank::context};
   chan<Signal> done;                                   // mu; made lazily
   std::unordered_set<std::shared_ptr<cancelCtx>> children;  // mu
   error err;                                           // mu

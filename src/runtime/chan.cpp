@@ -52,10 +52,10 @@
 // a 16-core machine) it was twice as slow as the mutex, whose sleeping
 // waiters let the holder's M run its communicating goroutines alone.
 //
-// Lock order: hchan.lock is a leaf, except that
-// select's acquireSudog may take sched.sudoglock under it, and select takes
-// several hchan locks in address order (select.cpp). goready runs after the
-// channel locks are released.
+// Locks (ranks in lockrank.cpp): goready runs after the channel lock is
+// released, so the scheduler's locks are never taken under it; a sudog may
+// come from the global cache (sched.sudoglock) and a direct hand-off may
+// start its partner (stackLock) with the lock held.
 #include "runtime/chan.hpp"
 
 #include <cstring>

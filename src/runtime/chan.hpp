@@ -45,7 +45,7 @@ struct hchan : chanHeader {
   uint32_t recvx = 0;               // lock: next slot to drain
   waitq recvq;                      // lock: blocked receivers
   waitq sendq;                      // lock: blocked senders
-  plainReleaseMutex lock;
+  plainReleaseMutex lock{LockRank::hchan};
 
   unsigned char* slot(uint32_t i) const { return buf + uintptr_t(i) * elemsize; }
   // The non-blocking operations' lock-free pre-checks (chan.go's full and

@@ -113,6 +113,7 @@ bool trylock(mutex* l) {
   uint32_t expect = kUnlocked;
   if (!l->key.compare_exchange_strong(expect, kLocked, std::memory_order_acquire)) return false;
   incLocks();
+  if constexpr (kChecked) lockRankTrylocked(l, l->rank);
   san::acquire(l);
   return true;
 }

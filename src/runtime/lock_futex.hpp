@@ -9,19 +9,33 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/check.hpp"
+#include "runtime/lockrank.hpp"
 #include "runtime/sanitizer.hpp"
 
 namespace gort::internal {
 
+// Every runtime mutex has a rank (lockrank.hpp), given where it is defined.
 struct mutex {
   static constexpr uint32_t kUnlocked = 0, kLocked = 1, kSleeping = 2;  // possible sleepers
   // Held by an owner that releases with a plain store (plainReleaseMutex).
   static constexpr uint32_t kLockedPlain = 3;
+  constexpr explicit mutex(LockRank r) noexcept : rank(r) {}
   std::atomic<uint32_t> key{0};
+  LockRank rank;
 };
+
+// The checked-build halves of every acquire and release.
+inline void rankAcquire(const mutex* l) {
+  if constexpr (kChecked) lockRankAcquire(l, l->rank);
+}
+inline void rankRelease(const mutex* l) {
+  if constexpr (kChecked) lockRankRelease(l);
+}
 
 // A mutex whose owner may release it with a plain store (see below).
 struct plainReleaseMutex : mutex {
+  using mutex::mutex;
   // Waiters for a kLockedPlain owner: it cannot see them in key, so they
   // count themselves here, behind a membarrier.
   std::atomic<uint32_t> sleepers{0};
@@ -37,6 +51,7 @@ void unlock(mutex* l);
 void lockContended(mutex* l, uint32_t seen, std::atomic<uint32_t>* sleepers = nullptr);
 void futexwakeup(std::atomic<uint32_t>* addr, uint32_t cnt);
 inline void lockUncounted(mutex* l) {
+  rankAcquire(l);
   uint32_t v = l->key.exchange(mutex::kLocked, std::memory_order_acquire);
   if (v != mutex::kUnlocked) {
     lockContended(l, v);
@@ -45,6 +60,7 @@ inline void lockUncounted(mutex* l) {
   san::acquire(l);
 }
 inline void unlockUncounted(mutex* l) {
+  rankRelease(l);
   san::release(l);
   if (l->key.exchange(mutex::kUnlocked, std::memory_order_release) == mutex::kSleeping) futexwakeup(&l->key, 1);
 }
@@ -62,6 +78,7 @@ inline void unlockUncounted(mutex* l) {
 // and membarrier works (proc.cpp keeps it with gomaxprocs).
 extern std::atomic<bool> plainReleaseLocks;
 inline void lockPlainRelease(plainReleaseMutex* l) {
+  rankAcquire(l);
   uint32_t v = mutex::kUnlocked;
   uint32_t want = plainReleaseLocks.load(std::memory_order_relaxed) ? mutex::kLockedPlain : mutex::kLocked;
   if (!l->key.compare_exchange_strong(v, want, std::memory_order_acquire)) {
@@ -71,6 +88,7 @@ inline void lockPlainRelease(plainReleaseMutex* l) {
   san::acquire(l);
 }
 inline void unlockPlainRelease(plainReleaseMutex* l) {
+  rankRelease(l);
   san::release(l);
   // Nobody but the owner changes a kLockedPlain key. Without the flag the
   // key is not even loaded first: under contention that load would cost a

@@ -65,11 +65,11 @@ constexpr uintptr_t pdNil = 0, pdReady = 1, pdWait = 2;
 constexpr uint32_t kClosing = 1, kEventErr = 2, kRdExpired = 4, kWdExpired = 8;
 
 std::atomic<uint32_t> inited{0};
-mutex initLock;
+mutex initLock{LockRank::netpollInit};
 std::atomic<int32_t> waiters{0};
 
 struct {
-  mutex lock;
+  mutex lock{LockRank::pollCache};
   pollDesc* first = nullptr;
 } pollcache;
 

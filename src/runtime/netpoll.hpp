@@ -56,7 +56,7 @@ struct pollDesc {
   std::atomic<uint32_t> info{0};     // pollInfo bits, readable without lock
   std::atomic<int32_t> home{kAnyHome};  // P to queue its readied Gs on (netpoll.cpp)
   std::atomic<uint32_t> reads{0};    // read waits, to space out the home checks
-  mutex lock;                        // guards the fields below
+  mutex lock{LockRank::pollDesc};    // guards the fields below
   bool closing = false;
   uintptr_t rseq = 0, wseq = 0;      // bumped on deadline change and reuse
   int64_t rd = 0, wd = 0;            // deadlines (nanotime); 0 none, -1 expired

@@ -36,11 +36,14 @@
 // single code address, such as a generic lambda, it unwinds four frames and
 // checks that shape); a helper the deferred call invokes, or a deferred call
 // of a function returning normally meanwhile, sits deeper and gets nil.
-// The check is on machine code, so two compiler transformations blur it:
-// identical-code folding can make the callable a stub that calls an equal
-// body elsewhere (recognised: a small function calling recover's caller),
-// and by the same token a tiny callable that only calls a helper lets the
-// helper recover, which Go would not.
+// The check is on machine code, so compiler transformations blur it, and
+// each is undone: a helper inlined into the callable calls recover from the
+// callable's code, but the DWARF inline records at the call say the call is
+// the helper's (so it gets nil, as in Go; code built without debug
+// information cannot be told apart this way and recovers); identical-code
+// folding can make the callable a stub that calls an equal body elsewhere
+// (recognised: a small function calling recover's caller), and by the same
+// token a tiny callable that only calls a helper lets the helper recover.
 //
 // runtime::Goexit unwinds with GoexitUnwind: deferred calls run and
 // recover() returns nil. A panic raised during a Goexit replaces it; if that
@@ -319,6 +322,7 @@ bool forwardsTo(void* stub, void* target) {
 // Unknown (a generic lambda): the frames must be [recover's caller, thunk,
 // callDeferred].
 [[gnu::noinline]] bool calledDirectly(PanicCtx* ctx, uintptr_t ra) {
+  if (inlinedDepth(ra - 1) != 0) return false;  // a helper, inlined into the callable
   void* caller = enclosingFunction(ra);
   if (ctx->callable) return caller == ctx->callable || forwardsTo(ctx->callable, caller);
   DirectCheck dc;

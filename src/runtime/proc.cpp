@@ -40,7 +40,9 @@
 // at most one M. sched.lock is never held across a switch. allp changes
 // only while the world is stopped, so readers outside STW may iterate it.
 //
-// Lock order: sched.lock > sched.gFreeLock, sched.sudoglock, stackLock.
+// Locks (ranks in lockrank.cpp): sched.lock guards the idle lists and the
+// global run queue; the global free-G list, sudog cache and stack pools
+// have locks of their own, taken under it or alone.
 #include <pthread.h>
 #include <signal.h>
 #include <sched.h>
@@ -62,6 +64,7 @@
 #include "gort/debug.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
+#include "runtime/export_test.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/preempt.hpp"
@@ -97,7 +100,7 @@ g g0_m0;
 namespace {
 
 std::atomic<bool> started{false};
-mutex startLock;
+mutex startLock{LockRank::start};
 bool mainMode = false;           // gort::Main owns the process (deadlock checks on)
 std::atomic<bool> mainStarted{false};
 int32_t newprocs = 0;            // pending GOMAXPROCS (sched.lock)
@@ -139,12 +142,6 @@ void wakep();
 
 // ---- G status --------------------------------------------------------------
 
-#if defined(NDEBUG) && !defined(GORT_ASAN) && !defined(GORT_TSAN)
-constexpr bool kCheckTransitions = false;
-#else
-constexpr bool kCheckTransitions = true;
-#endif
-
 bool validTransition(uint32_t from, uint32_t to) {
   switch (from) {
     case _Gidle: return to == _Gdead || to == _Grunnable || to == _Grunning;  // g0 starts running
@@ -160,7 +157,7 @@ bool validTransition(uint32_t from, uint32_t to) {
 }  // namespace
 
 void casgstatus(g* gp, uint32_t oldval, uint32_t newval) {
-  if (!kCheckTransitions) {
+  if (!kChecked) {
     // Every transition is made by the G's single owner (the M that runs it,
     // or the one readier that won it), so release builds need no
     // read-modify-write; checked builds keep the CAS to catch a second owner.
@@ -531,7 +528,7 @@ g* globrunqget(p* pp, int32_t max) {
 // burst of `go` statements costs no malloc. Each P carves a batch at a time.
 constexpr size_t kGSlabBytes = 64 << 20;
 constexpr int32_t kGBatch = 64;
-mutex gSlabLock;
+mutex gSlabLock{LockRank::gSlab};
 uintptr_t gSlabNext = 0, gSlabEnd = 0;  // gSlabLock
 
 void refillGBatch(uintptr_t* next, uintptr_t* end) {
@@ -1324,7 +1321,7 @@ void preemptall() {
   }
 }
 
-// ---- timers and the network poller in the scheduler (issue 4) ------------------------
+// ---- timers and the network poller in the scheduler ---------------------------------
 //
 // findRunnable runs its P's due timers first, polls the network without
 // blocking when goroutines wait for I/O, and runs other Ps' due timers
@@ -1686,7 +1683,7 @@ void migrateP(m* mp) {
 
 }  // namespace
 
-// ---- stray blocking calls (issue 4, beyond Go) ----------------------------------------
+// ---- stray blocking calls (beyond Go) -------------------------------------------------
 //
 // A goroutine that blocks its thread in the kernel without syscall::Blocking
 // (a raw sleep, read, or contended pthread mutex) would keep its P and stall
@@ -1834,7 +1831,7 @@ bool retakeStray(p* pp, int64_t now) {
 
 namespace {
 
-// ---- system calls (issue 4) -----------------------------------------------------------
+// ---- system calls ---------------------------------------------------------------------
 //
 // entersyscall leaves the P attached in _Psyscall state with no M; if the
 // call returns quickly, exitsyscall takes it back with one CAS. If it lasts
@@ -2302,6 +2299,7 @@ void runtimeMain() {
   getg()->mp->lockedInt--;
   dounlockOSThread();
   mainArgs.user_main();
+  leakCheckAtExit();
   exitProcess(0);
 }
 
@@ -2563,3 +2561,34 @@ namespace gort::debug {
 int SetMaxThreads(int threads) { return internal::setMaxThreads(threads); }
 
 }  // namespace gort::debug
+
+// ---- the test seam's run-queue entries (export_test.hpp) ----------------------------
+
+namespace gort::internal::exported {
+
+p* NewTestP() { return new p(); }
+void FreeTestP(p* pp) { delete pp; }
+void RunqPut(p* pp, g* gp, bool next) { runqput(pp, gp, next); }
+g* RunqGet(p* pp, bool* inheritTime) { return runqgetQueued(pp, inheritTime); }
+g* RunqSteal(p* pp, p* victim, bool stealRunNext) { return runqsteal(pp, victim, stealRunNext); }
+uint32_t RunqLen(p* pp) {
+  return pp->runqtail.load(std::memory_order_acquire) - pp->runqhead.load(std::memory_order_acquire);
+}
+bool RandomizedScheduler() { return randomizeScheduler(); }
+
+std::vector<g*> GlobalRunqTakeAll() {
+  assertWorldStopped("GlobalRunqTakeAll");
+  lockGuard guard(&sched.lock);
+  std::vector<g*> gs;
+  while (g* gp = sched.runq.pop()) gs.push_back(gp);
+  sched.runqsize.store(0, std::memory_order_relaxed);
+  return gs;
+}
+
+void GlobalRunqPutAll(const std::vector<g*>& gs) {
+  assertWorldStopped("GlobalRunqPutAll");
+  lockGuard guard(&sched.lock);
+  globrunqputbatch(gs.data(), uint32_t(gs.size()));
+}
+
+}  // namespace gort::internal::exported

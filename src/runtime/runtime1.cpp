@@ -1,7 +1,10 @@
 // runtime1.cpp: environment variables and GODEBUG (mirrors runtime/runtime1.go).
 //
-// GODEBUG: every knob is one row of kDebugVars (name, variable, what it
-// does); all are read once, at start-up, as in Go 1.19. The value is a
+// GODEBUG: every knob is one row of kDebugVars (name, variable, when the
+// runtime reads it, what it does). GODEBUG itself is parsed once, at
+// start-up, as in Go 1.19; a knob the runtime reads each time it acts
+// (rather than once, into its own state, during start-up) is marked live,
+// which matters to code that sets the variable in tests. The value is a
 // comma-separated list of name=value fields; fields without '=', unknown
 // names and values that are not decimal int32s (Go's atoi32: an optional
 // '-', digits, nothing else, no overflow) are ignored silently, so a typo
@@ -32,24 +35,28 @@ DebugVars debug;
 
 namespace {
 
+enum class Read { atStart, live };
+
 struct DebugVar {
   const char* name;
   int32_t* value;
+  Read read;
   const char* doc;
 };
 
 const DebugVar kDebugVars[] = {
-    {"asyncpreemptoff", &debug.asyncpreemptoff, "1 disables signal-based preemption"},
-    {"gctrace", &debug.gctrace, "1 prints one line per GC cycle"},
-    {"inittrace", &debug.inittrace, "1 prints the time each package init takes"},
-    {"madvdontneed", &debug.madvdontneed, "1 returns memory with MADV_DONTNEED"},
-    {"panicnil", &debug.panicnil, "1 lets panic(nil) be a nil panic value"},
-    {"scheddetail", &debug.scheddetail, "with schedtrace, print every P, M and G"},
-    {"schedtrace", &debug.schedtrace, "N prints the scheduler's state every N ms"},
-    {"tracebackancestors", &debug.tracebackancestors, "N adds the creation stacks of N ancestors"},
-    {"schedrandom", &debug.schedrandom, "gort: 1 randomises run-queue choices (on under sanitizers)"},
-    {"migrateonpark", &debug.migrateonpark, "gort: 1 hands woken goroutines to other Ms where it can"},
-    {"strayhandoff", &debug.strayhandoff, "gort: 0 stops sysmon handing off the P of an M blocked outside syscall::Blocking"},
+    {"asyncpreemptoff", &debug.asyncpreemptoff, Read::live, "1 disables signal-based preemption"},
+    {"inittrace", &debug.inittrace, Read::atStart, "1 prints the time each package init takes"},
+    {"madvdontneed", &debug.madvdontneed, Read::live,
+     "0 returns idle stack memory with MADV_FREE (reclaimed under memory pressure) instead of MADV_DONTNEED"},
+    {"panicnil", &debug.panicnil, Read::live, "1 lets panic(nil) be a nil panic value"},
+    {"scheddetail", &debug.scheddetail, Read::live, "with schedtrace, print every P, M and G"},
+    {"schedtrace", &debug.schedtrace, Read::live, "N prints the scheduler's state every N ms"},
+    {"tracebackancestors", &debug.tracebackancestors, Read::live, "N adds the creation stacks of N ancestors"},
+    {"schedrandom", &debug.schedrandom, Read::live, "gort: 1 randomises run-queue choices (on under sanitizers)"},
+    {"migrateonpark", &debug.migrateonpark, Read::live, "gort: 1 hands woken goroutines to other Ms where it can"},
+    {"strayhandoff", &debug.strayhandoff, Read::atStart,
+     "gort: 0 stops sysmon handing off the P of an M blocked outside syscall::Blocking"},
 };
 
 // Go's atoi64: an optional '-', decimal digits, nothing else, in range.

@@ -15,9 +15,8 @@
 //   - A G's stack is attached when it first runs (not at `go`), and given back
 //     when it exits, so queued-but-unstarted goroutines cost only their g.
 //
-// Lock order (outer first): sched.lock > allglock; hchan.lock and sema root
-// locks are taken with no other runtime lock held, except that select takes
-// several hchan locks in address order.
+// Locks: every runtime mutex has a rank; the order they nest in is
+// lockrank.cpp's table, checked in checked builds.
 #pragma once
 
 #include <atomic>
@@ -190,7 +189,9 @@ struct alignas(64) m {
   std::atomic<int> statFd{-1};
 };
 
-constexpr uint32_t kRunqSize = 256;
+// A P's local run queue. Checked builds (check.hpp) make it tiny, so that
+// its overflow to the global queue and the steal paths run all the time.
+constexpr uint32_t kRunqSize = kChecked ? 16 : 256;
 constexpr int32_t kGFreeLocalMax = 64;  // a P's free-G cache
 
 // A FIFO of G pointers that grows as needed (the global run queue, the
@@ -254,7 +255,7 @@ struct alignas(64) p {
 // Global scheduler state.
 struct schedt {
   std::atomic<uint64_t> goidgen{0};
-  mutex lock;
+  mutex lock{LockRank::sched};
   m* midle = nullptr;           // sched.lock
   int32_t nmidle = 0;           // sched.lock
   int32_t nmidlelocked = 0;     // sched.lock: locked Ms waiting for their G
@@ -266,9 +267,9 @@ struct schedt {
   std::atomic<int32_t> nmspinning{0};
   gRing runq;                   // sched.lock: the global run queue
   std::atomic<int32_t> runqsize{0};  // runq.size, readable without the lock
-  mutex gFreeLock;
+  mutex gFreeLock{LockRank::gFree};
   gRing gFree;                  // gFreeLock
-  mutex sudoglock;
+  mutex sudoglock{LockRank::sudog};
   sudog* sudogcache = nullptr;  // sudoglock
   std::atomic<uint32_t> gcwaiting{0};  // stop-the-world requested
   int32_t stopwait = 0;         // sched.lock

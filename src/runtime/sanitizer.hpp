@@ -30,6 +30,7 @@ void AnnotateIgnoreWritesEnd(const char* file, int line);
 #if defined(GORT_ASAN)
 extern "C" {
 void __lsan_register_root_region(const void* p, size_t size);
+void __lsan_do_leak_check(void);
 void __asan_unpoison_memory_region(const volatile void* addr, size_t size);
 void __sanitizer_start_switch_fiber(void** fake_stack_save, const void* bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void* fake_stack_save, const void** bottom_old, size_t* size_old);
@@ -75,6 +76,9 @@ inline void finishSwitch(void* save) { __sanitizer_finish_switch_fiber(save, nul
 // Runtime memory obtained with mmap that holds pointers to heap objects
 // (the g slab): LeakSanitizer scans it like a global.
 inline void registerRootRegion(const void* p, size_t size) { __lsan_register_root_region(p, size); }
+// LeakSanitizer's check, which would otherwise run from atexit; it reports
+// leaks and ends the process with its own status if it finds any.
+inline void leakCheck() { __lsan_do_leak_check(); }
 // A reused goroutine stack still carries the redzones of the frames of the
 // goroutine that died on it (it never returned through them).
 inline void unpoisonStack(uintptr_t lo, size_t size) {
@@ -85,6 +89,7 @@ constexpr bool kASan = false;
 inline void startSwitch(void**, const void*, size_t) {}
 inline void finishSwitch(void*) {}
 inline void registerRootRegion(const void*, size_t) {}
+inline void leakCheck() {}
 inline void unpoisonStack(uintptr_t, size_t) {}
 #endif
 

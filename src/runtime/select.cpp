@@ -31,7 +31,8 @@
 // large selects but complicates close and the buffered paths; Go's design is
 // simple to reason about and its cost is a few uncontended locks.
 //
-// Lock order: the channels' locks in address order; nothing else is held.
+// Locks: the channels' locks in address order, so two selects over the
+// same channels cannot deadlock (their rank, hchan, may nest in itself).
 #include <cstdint>
 #include <string>
 #include <vector>

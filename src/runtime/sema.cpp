@@ -48,14 +48,15 @@
 // waitlink list (tree links null). nwait counts the sudogs of the root and
 // is written only under its lock (read without it by semrelease).
 //
-// Lock order: a semaRoot lock and a notifyList lock are leaves: taken with
-// no other runtime lock held and released before goready (which may take
-// sched.lock).
+// Locks (ranks in lockrank.cpp): a semaRoot lock and a notifyList lock are
+// released before goready (which may take sched.lock); under them only a
+// sudog may be taken from the global cache.
 //
 // Not mirrored: the block and mutex profiles (sudog.releasetime/acquiretime
 // charging), which belong to runtime/pprof.
 #include "runtime/sema.hpp"
 
+#include <cstddef>
 #include <type_traits>
 
 #include "gort/runtime.hpp"
@@ -68,7 +69,7 @@ namespace gort::internal {
 namespace {
 
 struct semaRoot {
-  mutex lock;
+  mutex lock{LockRank::semaRoot};
   sudog* treap = nullptr;            // lock
   std::atomic<uint32_t> nwait{0};    // waiters; written under lock, read without
 
@@ -315,9 +316,11 @@ void semrelease1(std::atomic<uint32_t>* addr, bool handoff) {
 
 namespace {
 
-static_assert(std::is_standard_layout_v<mutex> && sizeof(mutex) == sizeof(std::atomic<uint32_t>) &&
-                  alignof(mutex) == alignof(std::atomic<uint32_t>),
+using notifyListLock = decltype(notifyList::lock);
+static_assert(std::is_standard_layout_v<mutex> && sizeof(mutex) == sizeof(notifyListLock) &&
+                  alignof(mutex) == alignof(notifyListLock) && offsetof(mutex, rank) == offsetof(notifyListLock, rank),
               "notifyList::lock must be laid out as a runtime mutex");
+static_assert(notifyListLock{}.rank == uint8_t(LockRank::notifyList), "notifyList::lock's rank");
 mutex* lockOf(notifyList* l) { return reinterpret_cast<mutex*>(&l->lock); }
 
 // a < b for counters that wrap, whose true difference is below 2^31.

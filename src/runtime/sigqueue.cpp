@@ -35,7 +35,8 @@
 // such a SIGINT stays ignored after Notify + Stop. Ignore sets SIG_IGN,
 // which only a later Notify undoes.
 //
-// Lock order: sigLock is a leaf; delivery runs without it.
+// Locks: sigLock guards the handler table only (a leaf in lockrank.cpp);
+// delivery runs without it.
 #include "runtime/sigqueue.hpp"
 
 #include <pthread.h>
@@ -67,7 +68,7 @@ std::atomic<uint64_t> pending[2];
 std::atomic<uint32_t> wake{0};  // bumped by handlers
 std::atomic<SignalDeliverFn> deliverFn{nullptr};
 std::atomic<bool> threadStarted{false};  // written under sigLock
-mutex sigLock;
+mutex sigLock{LockRank::sig};
 struct sigaction fwd[kMaxSig];  // sigLock; the disposition before the runtime caught it
 bool handling[kMaxSig];         // sigLock; the runtime's handler is installed
 

@@ -32,7 +32,8 @@
 // must not step over them). sysmon returns the pages of stacks free for
 // a while (stackScavenge), keeping the top page, which a reuse touches first.
 //
-// Lock order: stackLock is a leaf.
+// Locks: stackLock guards the pools only: nothing is taken under it
+// (lockrank.cpp).
 #include "runtime/stack.hpp"
 
 #include <fcntl.h>
@@ -82,7 +83,7 @@ struct FreePool {
   StackSlot* head;
 };
 
-mutex stackLock;
+mutex stackLock{LockRank::stack};
 std::vector<FreePool>* freePools;  // stackLock; a handful of sizes at most
 std::vector<Chunk>* chunks;        // stackLock
 std::atomic<int> guardMode{0};    // 0 unknown, 1 MADV_GUARD_INSTALL, 2 mprotect
@@ -242,7 +243,7 @@ void stackScavenge(int64_t now, int64_t ageNs) {
     for (StackSlot* s = fp.head; s; s = s->next) {
       if (s->trimmed || now - s->freedAt < ageNs) continue;
       size_t len = s->hi - pageSize() - s->lo;
-      if (len) madvise(reinterpret_cast<void*>(s->lo), len, MADV_DONTNEED);
+      if (len) madvise(reinterpret_cast<void*>(s->lo), len, debug.madvdontneed ? MADV_DONTNEED : MADV_FREE);
       s->trimmed = true;
     }
   }
@@ -262,6 +263,28 @@ bool stackGuardHit(uintptr_t addr, uintptr_t* lo, uintptr_t* hi) {
     return true;
   }
   return false;
+}
+
+void leakCheckAtExit() {
+  if constexpr (!san::kASan) return;
+  // ASan knows each thread by the stack it last switched to, a goroutine's:
+  // the threads' own stacks (g0s, and m0's, where a program that called
+  // Main from deeper code keeps its frames) are roots too.
+  for (m* mp = allmHead(); mp; mp = mp->alllink) {
+    if (mp->g0StackHi > mp->g0StackLo) {
+      san::registerRootRegion(reinterpret_cast<const void*>(mp->g0StackLo), mp->g0StackHi - mp->g0StackLo);
+    }
+  }
+  g* self = getg();
+  for (g* gp = allgsHead(); gp; gp = gp->alllink) {
+    if (!gp->slot) continue;
+    // A parked goroutine's live frames lie above its saved sp; one running
+    // on another M (or this one) may use any of its stack.
+    bool parked = gp != self && gp->atomicstatus.load(std::memory_order_acquire) != _Grunning;
+    uintptr_t lo = parked && gp->sched.sp ? gp->sched.sp : gp->stk.lo;
+    san::registerRootRegion(reinterpret_cast<const void*>(lo), gp->stk.hi - lo);
+  }
+  san::leakCheck();
 }
 
 }  // namespace gort::internal

@@ -29,6 +29,10 @@ void stackfree(p* pp, StackSlot* s);
 void stackcacheRelease(p* pp);
 // Return the memory of stacks free for more than ageNs to the OS (sysmon).
 void stackScavenge(int64_t now, int64_t ageNs);
+// ASan builds: runs LeakSanitizer's check before the process exits with
+// _exit (which skips the atexit hook it would run from), with the stacks of
+// the goroutines still alive as roots: pointers they hold are not leaks.
+void leakCheckAtExit();
 // If addr lies in a goroutine stack's guard page, the stack it guards.
 bool stackGuardHit(uintptr_t addr, uintptr_t* lo, uintptr_t* hi);
 

@@ -99,14 +99,9 @@ class RuntimeEntry {
 // Primitives that need an entry but are called only from inside one
 // (gopark, goready, mcall, the sudog cache, runtime locks) check it in
 // checked builds (debug and sanitizers) instead of paying for a nested one.
-#if defined(NDEBUG) && !defined(GORT_ASAN) && !defined(GORT_TSAN)
-constexpr bool kCheckRuntimeEntries = false;
-#else
-constexpr bool kCheckRuntimeEntries = true;
-#endif
 void assertInRuntimeSlow(g* gp);  // proc.cpp: throws unless gp is g0
 inline void assertInRuntime() {
-  if constexpr (kCheckRuntimeEntries) {
+  if constexpr (kChecked) {
     g* gp = getg();
     if (gp && gp->mp->inRuntime.load(std::memory_order_relaxed) == 0) assertInRuntimeSlow(gp);
   }
@@ -180,8 +175,7 @@ struct DebugVars {
   int32_t asyncpreemptoff = 0;
   int32_t panicnil = 0;
   int32_t tracebackancestors = 0;
-  int32_t gctrace = 0;
-  int32_t madvdontneed = 0;
+  int32_t madvdontneed = 1;  // Go's Linux default: freed memory leaves the RSS at once
   int32_t schedrandom = 0;  // gort: randomise run-queue choices (default on under sanitizers)
   int32_t migrateonpark = 0;  // gort: hand every woken G to another M where possible
   int32_t strayhandoff = 1;   // gort: sysmon hands off the P of an M blocked outside syscall::Blocking

@@ -16,6 +16,7 @@
 
 #include <climits>
 
+#include "runtime/export_test.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/stubs.hpp"
@@ -64,16 +65,19 @@ void siftDown(timerHeap* ts, size_t i) {
   place(ts, i, tw);
 }
 
-// ts.mu and t.mu held.
 void heapAdd(timerHeap* ts, timer* t) {
+  assertLockHeld(&ts->mu, "heapAdd");
+  assertLockHeld(&t->mu, "heapAdd");
   t->ts = ts;
   ts->heap.push_back(timerWhen{t, t->when});
   siftUp(ts, ts->heap.size() - 1);
   publishMin(ts);
 }
 
-// ts.mu and t.mu held; t is in ts.
+// t is in ts.
 void heapDelete(timerHeap* ts, timer* t) {
+  assertLockHeld(&ts->mu, "heapDelete");
+  assertLockHeld(&t->mu, "heapDelete");
   size_t i = size_t(t->idx);
   size_t last = ts->heap.size() - 1;
   t->ts = nullptr;
@@ -294,3 +298,31 @@ int32_t timersLen(timerHeap* ts) {
 }
 
 }  // namespace gort::internal
+
+// ---- the test seam's timer-heap entries (export_test.hpp) ---------------------------
+
+namespace gort::internal::exported {
+
+void TimerHeapAdd(timerHeap* ts, timer* t) {
+  lockGuard tl(&t->mu);
+  lockGuard hl(&ts->mu);
+  heapAdd(ts, t);
+}
+
+void TimerHeapDelete(timerHeap* ts, timer* t) {
+  lockGuard tl(&t->mu);
+  lockGuard hl(&ts->mu);
+  heapDelete(ts, t);
+}
+
+bool TimerHeapValid(timerHeap* ts) {
+  lockGuard guard(&ts->mu);
+  const std::vector<timerWhen>& h = ts->heap;
+  for (size_t i = 0; i < h.size(); i++) {
+    if (h[i].t->ts != ts || h[i].t->idx != int32_t(i) || h[i].when != h[i].t->when) return false;
+    if (i > 0 && h[(i - 1) / kArity].when > h[i].when) return false;
+  }
+  return ts->minWhen.load(std::memory_order_relaxed) == (h.empty() ? 0 : h[0].when);
+}
+
+}  // namespace gort::internal::exported

@@ -9,8 +9,9 @@
 // non-blocking channel send).
 //
 // Locks. t.mu guards a timer's fields; ts.mu guards a heap and the
-// heap-placement fields of the timers in it (t.ts, t.idx). Order:
-// netpoll's pd.lock > t.mu > ts.mu, and t.mu > t.runLock > hchan.lock. The
+// heap-placement fields of the timers in it (t.ts, t.idx). Order
+// (lockrank.cpp): netpoll's pd.lock, then t.mu, then ts.mu; and t.mu, then
+// t.runLock, then hchan.lock. The
 // runner finds timers through the heap, i.e. holding ts.mu, so it takes t.mu
 // with trylock and backs off if that fails; everyone else takes t.mu first.
 //
@@ -45,8 +46,8 @@ struct timerHeap;
 using TimerFunc = void (*)(void* arg, uintptr_t seq, int64_t delay);
 
 struct timer {
-  mutex mu;
-  mutex runLock;            // held while a sync timer's f runs
+  mutex mu{LockRank::timer};
+  mutex runLock{LockRank::timerRun};            // held while a sync timer's f runs
   int64_t when = 0;         // mu; 0: not armed
   int64_t period = 0;       // mu; > 0: periodic (tickers)
   TimerFunc f = nullptr;    // mu
@@ -71,7 +72,7 @@ struct timerWhen {
 
 // One P's timers (Go: p.timers).
 struct timerHeap {
-  mutex mu;
+  mutex mu{LockRank::timers};
   std::vector<timerWhen> heap;          // mu
   std::atomic<int64_t> minWhen{0};      // heap[0].when or 0; read without mu
 };

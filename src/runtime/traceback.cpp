@@ -18,6 +18,13 @@
 // gort::go / gort::func / defer, the checked helpers that raise run-time
 // panics) are hidden unless GOTRACEBACK=system, as Go hides runtime frames.
 //
+// libbacktrace runs with the goroutine pinned to its M (m.locks, Go's
+// acquirem): it reads the program's DWARF from inside dl_iterate_phdr's
+// callback, under glibc's loader lock, a recursive mutex owned by the
+// thread; a goroutine preempted there and another one run on the same thread
+// would take that lock again "recursively", and the first, resumed on
+// another thread, would release a lock it does not own.
+//
 // GODEBUG=tracebackancestors=N: each go statement records the creating
 // goroutine's pcs and goid (and its own recorded ancestors, up to N), and a
 // goroutine's trace ends with "[originating from goroutine N]:" blocks, as
@@ -55,8 +62,33 @@ namespace {
 
 constexpr int kMaxFrames = 100;
 
+// The goroutine stays on its M, unpreempted, for the scope (see above).
+class PinnedToM {
+ public:
+  PinnedToM() : gp_(getg()) {
+    if (gp_) gp_->mp->locks++;
+  }
+  ~PinnedToM() {
+    if (gp_) gp_->mp->locks--;
+  }
+  PinnedToM(const PinnedToM&) = delete;
+  PinnedToM& operator=(const PinnedToM&) = delete;
+
+ private:
+  g* gp_;
+};
+
+// The first lookup reads the DWARF of the whole program. It happens here,
+// once, under the static's guard: threads that arrive meanwhile wait for it
+// instead of each reading everything again (libbacktrace would let them).
 backtrace_state* btState() {
-  static backtrace_state* state = backtrace_create_state(nullptr, 1, nullptr, nullptr);
+  static backtrace_state* state = [] {
+    backtrace_state* s = backtrace_create_state(nullptr, 1, nullptr, nullptr);
+    backtrace_pcinfo(
+        s, reinterpret_cast<uintptr_t>(&btState), [](void*, uintptr_t, const char*, int, const char*) { return 0; },
+        nullptr, nullptr);
+    return s;
+  }();
   return state;
 }
 
@@ -294,6 +326,7 @@ extern "C" [[noreturn]] void gort_traceback_on_g(TraceRequest* req) {
 }
 
 uintptr_t functionSize(uintptr_t pc) {
+  PinnedToM pin;
   uintptr_t size = 0;
   backtrace_syminfo(
       btState(), pc,
@@ -302,7 +335,21 @@ uintptr_t functionSize(uintptr_t pc) {
   return size;
 }
 
+int inlinedDepth(uintptr_t pc) {
+  PinnedToM pin;
+  int named = 0;
+  backtrace_pcinfo(
+      btState(), pc,
+      [](void* d, uintptr_t, const char*, int, const char* function) {
+        if (function) ++*static_cast<int*>(d);
+        return 0;
+      },
+      nullptr, &named);
+  return named > 1 ? named - 1 : 0;
+}
+
 void symbolize(uintptr_t pc, std::vector<SymFrame>* out) {
+  PinnedToM pin;
   Collect c{out, 0};
   backtrace_pcinfo(btState(), pc, onFrame, nullptr, &c);
 }
@@ -330,6 +377,7 @@ void goroutineheader(g* gp, std::string* out) {
 }
 
 void tracebackCurrent(int skip, std::string* out) {
+  PinnedToM pin;
   std::vector<SymFrame> frames;
   collectCurrent(skip + 1, &frames);
   formatFrames(frames, out);
@@ -337,6 +385,7 @@ void tracebackCurrent(int skip, std::string* out) {
 }
 
 void tracebackPCs(const uintptr_t* pcs, int n, std::string* out) {
+  PinnedToM pin;
   std::vector<SymFrame> frames;
   symbolizeReturnAddresses(pcs, n, &frames);
   formatFrames(frames, out);
@@ -344,6 +393,7 @@ void tracebackPCs(const uintptr_t* pcs, int n, std::string* out) {
 }
 
 void tracebackParked(g* gp, std::string* out) {
+  PinnedToM pin;
   std::vector<SymFrame> frames;
   if (gp->slot && gp->sched.sp) {
     TraceRequest req{};

@@ -50,6 +50,9 @@ void symbolize(uintptr_t pc, std::vector<SymFrame>* out);
 // Size in bytes of the function holding pc, from the symbol table (0 if
 // unknown).
 uintptr_t functionSize(uintptr_t pc);
+// How many calls inlined into the machine function enclose lookup pc, from
+// the DWARF inline records (0: none, or no debug information).
+int inlinedDepth(uintptr_t pc);
 
 // GODEBUG=tracebackancestors=N: at a go statement, record the creating
 // goroutine's stack and its own ancestors (up to N) in newg.

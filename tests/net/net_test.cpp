@@ -25,7 +25,7 @@
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
 #include "gort/time.hpp"
-#include "runtime/netpoll.hpp"
+#include "runtime/export_test.hpp"
 #include "support/procs_test.hpp"
 
 namespace {

@@ -18,7 +18,8 @@
 #include "gort/go.hpp"
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
-#include "runtime/stubs.hpp"
+#include "gort/sync.hpp"
+#include "runtime/export_test.hpp"
 
 namespace {
 
@@ -148,6 +149,9 @@ TEST(Panic, RecoverIsNilWhenNotPanickingAndOnSecondCall) {
 }
 
 [[gnu::noinline]] bool recoverFromHelper() { return bool(gort::recover()); }
+// Inlined into the deferred call, it is still a helper: Go's rule is about
+// the source, whatever the optimiser does.
+[[gnu::always_inline]] inline bool recoverFromInlinedHelper() { return bool(gort::recover()); }
 
 void deferredFunctionPointer() {
   if (!gort::recover()) std::abort();
@@ -183,6 +187,30 @@ TEST(Panic, RecoverMustBeCalledDirectlyByTheDeferredCall) {
       gort::panic("z");
     });
     EXPECT_FALSE(genericHelper);
+    EXPECT_TRUE(genericDirect);
+  });
+}
+
+TEST(Panic, RecoverInAHelperTheCompilerInlinedReturnsNil) {
+  gort::Run([] {
+    bool viaInlined = true, direct = false, genericViaInlined = true, genericDirect = false;
+    gort::func([&](Defer& defer) {
+      defer([&] {
+        viaInlined = recoverFromInlinedHelper();
+        direct = bool(gort::recover());
+      });
+      gort::panic("x");
+    });
+    gort::func([&](Defer& defer) {
+      defer([&](auto...) {
+        genericViaInlined = recoverFromInlinedHelper();
+        genericDirect = bool(gort::recover());
+      });
+      gort::panic("y");
+    });
+    EXPECT_FALSE(viaInlined);
+    EXPECT_TRUE(direct);
+    EXPECT_FALSE(genericViaInlined);
     EXPECT_TRUE(genericDirect);
   });
 }
@@ -622,6 +650,31 @@ TEST_F(PanicDeathTest, CheckedNilDereferencePrintsTheSignalLine) {
 TEST_F(PanicDeathTest, DivideByZeroHasNoSignalLine) {
   EXPECT_EXIT(gort::Main(0, nullptr, checkedDivMain), ::testing::ExitedWithCode(2),
               "^panic: runtime error: integer divide by zero\n\ngoroutine 1 \\[running\\]:\n");
+}
+
+// A function whose last act is a runtime entry that panics keeps its frame
+// (the entry is no tail call), as Go's caller of closechan does.
+[[gnu::noinline]] void closeChannel(gort::chan<int> c) { gort::close(c); }
+[[gnu::noinline]] void sendOne(gort::chan<int> c) { c.send(1); }
+[[gnu::noinline]] void finishWork(gort::sync::WaitGroup* wg) { wg->Done(); }
+void closeNilMain() { closeChannel(nullptr); }
+void doneTooOftenMain() {
+  gort::sync::WaitGroup wg;
+  finishWork(&wg);
+}
+void sendOnClosedMain() {
+  auto c = gort::make_chan<int>(1);
+  gort::close(c);
+  sendOne(c);
+}
+
+TEST_F(PanicDeathTest, ACallerEndingInAPanickingRuntimeEntryKeepsItsFrame) {
+  EXPECT_EXIT(gort::Main(0, nullptr, closeNilMain), ::testing::ExitedWithCode(2),
+              "^panic: close of nil channel\n\ngoroutine 1 \\[running\\]:\n[^\n]*closeChannel\\(");
+  EXPECT_EXIT(gort::Main(0, nullptr, sendOnClosedMain), ::testing::ExitedWithCode(2),
+              "^panic: send on closed channel\n\ngoroutine 1 \\[running\\]:\n[^\n]*sendOne\\(");
+  EXPECT_EXIT(gort::Main(0, nullptr, doneTooOftenMain), ::testing::ExitedWithCode(2),
+              "^panic: sync: negative WaitGroup counter\n\ngoroutine 1 \\[running\\]:\n.*finishWork\\(");
 }
 
 // Thrown values print as panic(v) prints the same value.

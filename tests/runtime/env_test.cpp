@@ -22,9 +22,7 @@
 
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
-#include "runtime/os_linux.hpp"
-#include "runtime/stubs.hpp"
-#include "runtime/traceback.hpp"
+#include "runtime/export_test.hpp"
 
 namespace {
 

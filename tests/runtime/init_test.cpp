@@ -16,7 +16,7 @@
 #include "gort/go.hpp"
 #include "gort/init.hpp"
 #include "gort/runtime.hpp"
-#include "runtime/inittask.hpp"
+#include "runtime/export_test.hpp"
 
 namespace inittest {
 std::string& events();
@@ -41,11 +41,12 @@ gort::Init mainInit(mainPkg, [] { record("main.init"); });
 gort::Package appPkg("example.com/app", {"example.com/log"});
 gort::Init appInit(appPkg, [] { record("app.initA"); });
 gort::Package emptyPkg("example.com/empty");  // no initialisers: no inittrace line
-char* bigBuffer;
+char* volatile bigBuffer;  // volatile: never read, the store must stay (LeakSanitizer sees it)
 gort::Package bigPkg("example.com/big");
 gort::Var bigVar(bigPkg, "buffer", [] {
-  bigBuffer = new char[1 << 20];
-  for (int i = 0; i < (1 << 20); i += 4096) bigBuffer[i] = 1;  // kept: it is a package variable
+  char* buffer = new char[1 << 20];
+  for (int i = 0; i < (1 << 20); i += 4096) buffer[i] = 1;
+  bigBuffer = buffer;  // kept: it is a package variable
   record("big");
 });
 

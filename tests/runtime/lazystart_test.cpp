@@ -26,7 +26,7 @@
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
 #include "gort/time.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/export_test.hpp"
 
 namespace {
 

@@ -17,8 +17,7 @@
 #include "support/arch.hpp"
 #include "support/watchdog.hpp"
 #include "gort/sync.hpp"
-#include "runtime/preempt.hpp"
-#include "runtime/runtime2.hpp"
+#include "runtime/export_test.hpp"
 
 namespace {
 

@@ -20,10 +20,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/sync.hpp"
-#include "runtime/lock_futex.hpp"
-#include "runtime/os_linux.hpp"
-#include "runtime/runtime2.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/export_test.hpp"
 #include "support/procs_test.hpp"
 
 namespace {
@@ -334,7 +331,7 @@ long countUnderContention(int threads, int iters, Lock lock, Unlock unlock) {
 }
 
 TEST(Proc, RuntimeMutexExcludesAndWakesUnderContention) {
-  gort::internal::mutex mu;
+  gort::internal::mutex mu{gort::internal::LockRank::leaf};
   long n = countUnderContention(
       8, 20000, [&] { gort::internal::lock(&mu); }, [&] { gort::internal::unlock(&mu); });
   EXPECT_EQ(n, 8L * 20000);
@@ -352,7 +349,7 @@ TEST(Proc, PlainReleaseMutexExcludesAndWakesAcrossModes) {
   if (!gort::internal::membarrierRegister()) GTEST_SKIP() << "no membarrier(2) here";
   using gort::internal::plainReleaseLocks;
   bool saved = plainReleaseLocks.load();
-  gort::internal::plainReleaseMutex mu;
+  gort::internal::plainReleaseMutex mu{gort::internal::LockRank::leaf};
   std::atomic<bool> stop{false};
   std::thread flipper([&] {
     for (bool on = true; !stop.load(); on = !on) {

@@ -1,4 +1,4 @@
-// Stray blocking calls (issue 4, "go further than Go"): a goroutine that
+// Stray blocking calls (beyond Go): a goroutine that
 // blocks its thread in the kernel without syscall::Blocking (a raw sleep, a
 // blocking read, a contended pthread mutex) must not stall the other
 // goroutines: sysmon hands its P to another M (proc.cpp, "stray blocking
@@ -19,7 +19,7 @@
 #include "gort/runtime.hpp"
 #include "gort/sync.hpp"
 #include "gort/time.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/export_test.hpp"
 #include "support/procs_test.hpp"
 
 namespace gtime = gort::time;

@@ -13,8 +13,7 @@
 #include "gort/select.hpp"
 #include "gort/sync.hpp"
 #include "gort/time.hpp"
-#include "runtime/arch.hpp"
-#include "runtime/sema.hpp"
+#include "runtime/export_test.hpp"
 #include "sync/sync_test.hpp"
 
 namespace {

@@ -3,15 +3,19 @@
 // duration in goroutine headers.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <span>
+#include <stdexcept>
 #include <string>
 
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/runtime_stack.hpp"
-#include "runtime/runtime2.hpp"
-#include "runtime/stubs.hpp"
-#include "runtime/traceback.hpp"
+#include "runtime/export_test.hpp"
+#include "support/watchdog.hpp"
 
 namespace {
 
@@ -131,6 +135,53 @@ TEST(Traceback, AncestorsAreRecordedWhenAsked) {
     EXPECT_NE(all.find("[originating from goroutine "), std::string::npos) << all;
     c.send(1);
   });
+}
+
+}  // namespace
+
+namespace {
+
+// The first symbolisation reads the program's DWARF inside
+// dl_iterate_phdr's callback, under glibc's recursive loader lock; a
+// goroutine preempted there would leave the lock owned by a thread it no
+// longer runs on, and the next exception thrown anywhere would wait for it
+// for ever. Many goroutines symbolise at once while sysmon preempts the
+// long-running ones; then every one of them throws (the unwinder takes the
+// loader lock again).
+void firstSymbolisationsThenThrowsMain() {
+  gorttest::watchdog(20);
+  gort::runtime::GOMAXPROCS(4);
+  constexpr int kG = 32;
+  auto done = gort::make_chan<int>(kG);
+  for (int i = 0; i < kG; i++) {
+    gort::go([done] {
+      uintptr_t pcs[8];
+      int n = gort::runtime::Callers(0, pcs);
+      auto frames = gort::runtime::CallersFrames(std::span<const uintptr_t>(pcs, size_t(n)));
+      bool named = !frames.Next().first.Function.empty();
+      int caught = 0;
+      try {
+        throw std::runtime_error("unwound");
+      } catch (const std::runtime_error&) {
+        caught = 1;
+      }
+      done.send(named && caught ? 1 : 0);
+    });
+  }
+  int ok = 0;
+  for (int i = 0; i < kG; i++) ok += done.recv();
+  if (ok != kG) {
+    std::fprintf(stderr, "%d of %d goroutines symbolised and caught\n", ok, kG);
+    _exit(3);
+  }
+}
+
+TEST(TracebackDeathTest, SymbolisingGoroutinesAreNotPreemptedUnderTheLoaderLock) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (int run = 0; run < 5; run++) {
+    EXPECT_EXIT({ gort::Main(0, nullptr, firstSymbolisationsThenThrowsMain); }, ::testing::ExitedWithCode(0),
+                "");
+  }
 }
 
 }  // namespace

@@ -50,7 +50,12 @@ inline void release(const void*) {}
 struct notifyList {
   std::atomic<uint32_t> wait{0};
   std::atomic<uint32_t> notify{0};  // written only under lock
-  std::atomic<uint32_t> lock{0};    // the key of a runtime mutex (lock_futex.hpp)
+  // A runtime mutex (lock_futex.hpp) as this header can spell it: its key
+  // and its rank, LockRank::notifyList (sema.cpp checks both).
+  struct {
+    std::atomic<uint32_t> key{0};
+    uint8_t rank = 10;
+  } lock;
   struct sudog* head = nullptr;     // parked waiters, in arrival order (lock)
   struct sudog* tail = nullptr;
 };

@@ -50,7 +50,6 @@ class FD {
   // (a regular file) becomes a blocking one.
   error Init(bool pollable);
   int Sysfd() const { return sysfd_; }
-  bool Pollable() const { return pd_ != nullptr; }
 
   error Close();
   std::pair<int64_t, error> Read(void* p, size_t n);

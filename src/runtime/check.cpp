@@ -1,0 +1,48 @@
+// check.cpp: the out-of-line halves of check.hpp's precondition asserts.
+// Each is reached only in checked builds; a broken precondition is a
+// runtime bug, so it throws (fatal error, all goroutines at level 2).
+#include "runtime/check.hpp"
+
+#include "runtime/lockrank.hpp"
+#include "runtime/runtime2.hpp"
+#include "runtime/stubs.hpp"
+
+namespace gort::internal {
+
+namespace {
+
+[[noreturn]] void broken(const char* who, const char* what) {
+  printstr("runtime: ");
+  printstr(who);
+  printstr(": ");
+  printstr(what);
+  printstr("\n");
+  throw_("runtime precondition violated");
+}
+
+}  // namespace
+
+void checkOnG0(const char* who) {
+  g* gp = getg();
+  if (gp && gp != gp->mp->g0) broken(who, "not on g0");
+}
+
+void checkOnGoroutine(const char* who) {
+  g* gp = getg();
+  if (!gp || gp == gp->mp->g0) broken(who, "not on a goroutine stack");
+}
+
+void checkLockHeld(const mutex* l, const char* who) {
+  if (!lockRankHeld(l)) broken(who, "a lock it needs is not held");
+}
+
+void checkWorldStopped(const char* who) {
+  if (sched.gcwaiting.load(std::memory_order_acquire) == 0 || sched.stopwait != 0) broken(who, "the world is not stopped");
+}
+
+void checkOwnsP(const char* who) {
+  g* gp = getg();
+  if (!gp || !gp->mp->pp) broken(who, "the M holds no P");
+}
+
+}  // namespace gort::internal
