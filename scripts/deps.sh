@@ -7,9 +7,38 @@
 #   scripts/deps.sh            the build and test dependencies
 #   scripts/deps.sh PKG...     those plus extra Debian packages (bench.sh
 #                              passes golang-1.19-go)
+#   scripts/deps.sh --arm64 [PKG...]
+#                              also the arm64 cross toolchain and qemu-user
+#                              (test.sh's arm64 step), and qemu registered
+#                              with binfmt_misc so that an arm64 test that
+#                              re-executes itself runs under qemu again
 set -euo pipefail
 
+arm64=false
+if [ "${1:-}" = --arm64 ]; then
+  arm64=true
+  shift
+fi
 packages=(cmake ninja-build g++ libgtest-dev googletest util-linux "$@")
+$arm64 && packages+=(g++-aarch64-linux-gnu qemu-user-static)
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=(sudo)
+fi
+
+# Registers qemu-aarch64 with binfmt_misc (what systemd-binfmt does with the
+# rule qemu-user-static ships) unless a handler is there already.
+register_qemu_binfmt() {
+  local bf=/proc/sys/fs/binfmt_misc rule=/usr/lib/binfmt.d/qemu-aarch64.conf
+  [ -e "$bf/qemu-aarch64" ] && return 0
+  [ -e "$bf/register" ] || "${sudo[@]}" mount -t binfmt_misc binfmt_misc "$bf" || {
+    echo "deps.sh: cannot mount binfmt_misc: arm64 tests that re-execute themselves will fail" >&2
+    return 1
+  }
+  echo "deps.sh: registering $rule with binfmt_misc"
+  "${sudo[@]}" sh -c "cat '$rule' > '$bf/register'"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,18 +47,18 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if ! command -v apt-get >/dev/null; then
-  echo "deps.sh: missing ${missing[*]} and no apt-get here; install them by hand" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "deps.sh: missing ${missing[*]} and no apt-get here; install them by hand" >&2
+    exit 1
+  fi
+  if [ ${#sudo[@]} -gt 0 ] && ! command -v sudo >/dev/null; then
+    echo "deps.sh: need root (or sudo) to install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "deps.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "deps.sh: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
-  sudo=(sudo)
-fi
-echo "deps.sh: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if $arm64; then register_qemu_binfmt; fi

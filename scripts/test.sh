@@ -13,11 +13,15 @@
 #            sees the whole runtime at once), and with add_subdirectory and
 #            GORT_SANITIZE=thread alone (the sanitizer reaches the consumer
 #            as a usage requirement); all three consumers are run
+#   arm64    the normal tree's tests cross-built for linux/arm64
+#            (cmake/aarch64-linux-gnu.cmake; GoogleTest built for arm64 from
+#            Debian's source package once, in -arm64-gtest) and run by ctest
+#            under qemu-user; tests qemu cannot run faithfully skip, saying why
 #
-# Usage: scripts/test.sh [normal|asan|tsan|lto|install ...]   (default: all five)
+# Usage: scripts/test.sh [normal|asan|tsan|lto|install|arm64 ...]   (default: all six)
 # Environment:
-#   GORT_BUILD_PREFIX  build trees are $GORT_BUILD_PREFIX, -asan, -tsan, -lto, -install
-#                      (default <repo>/build-test)
+#   GORT_BUILD_PREFIX  build trees are $GORT_BUILD_PREFIX, -asan, -tsan, -lto, -install,
+#                      -arm64 (default <repo>/build-test)
 #   GORT_JOBS          parallel compile and test jobs (default 2)
 #   GORT_TEST_TIMEOUT  seconds one test may run (default 120)
 #   GORT_CTEST_ARGS    extra ctest arguments, e.g. "-R Chan"
@@ -33,12 +37,17 @@ test_timeout=${GORT_TEST_TIMEOUT:-120}
 read -r -a ctest_extra <<<"${GORT_CTEST_ARGS:-}"
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(normal asan tsan lto install)
+[ ${#steps[@]} -eq 0 ] && steps=(normal asan tsan lto install arm64)
+deps=()
 for s in "${steps[@]}"; do
-  case $s in normal | asan | tsan | lto | install) ;; *) echo "test.sh: unknown step '$s'" >&2; exit 2 ;; esac
+  case $s in
+    normal | asan | tsan | lto | install) ;;
+    arm64) deps=(--arm64) ;;
+    *) echo "test.sh: unknown step '$s'" >&2; exit 2 ;;
+  esac
 done
 
-"$repo/scripts/deps.sh" || { echo "test.sh: scripts/deps.sh failed" >&2; exit 1; }
+"$repo/scripts/deps.sh" "${deps[@]}" || { echo "test.sh: scripts/deps.sh failed" >&2; exit 1; }
 
 total_pass=0
 total_fail=0
@@ -146,6 +155,19 @@ install_consumers() {
   record install $pass $fail $((SECONDS - t0)) "find_package, add_subdirectory (LTO) and add_subdirectory (TSan) consumers"
 }
 
+# arm64_gtest DIR: GoogleTest cross-built for arm64 and installed in DIR
+# (Debian packages it for the host only); kept between runs.
+arm64_gtest() {
+  local dir=$1
+  [ -f "$dir/lib/cmake/GTest/GTestConfig.cmake" ] && return 0
+  local log=$dir-build/gtest.log
+  note "arm64: GoogleTest from /usr/src/googletest into $dir"
+  mkdir -p "$dir-build"
+  run_logged "$log" cmake -S /usr/src/googletest -B "$dir-build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    --toolchain "$repo/cmake/aarch64-linux-gnu.cmake" -DCMAKE_INSTALL_PREFIX="$dir" &&
+    run_logged "$log" cmake --build "$dir-build" -j "$jobs" --target install
+}
+
 for s in "${steps[@]}"; do
   case $s in
     normal) tree normal "$prefix" ;;
@@ -153,6 +175,14 @@ for s in "${steps[@]}"; do
     tsan) tree tsan "$prefix-tsan" -DGORT_SANITIZE=thread -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF ;;
     lto) tree lto "$prefix-lto" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF ;;
     install) install_consumers ;;
+    arm64)
+      if arm64_gtest "$prefix-arm64-gtest"; then
+        tree arm64 "$prefix-arm64" --toolchain "$repo/cmake/aarch64-linux-gnu.cmake" \
+          -DGTest_DIR="$prefix-arm64-gtest/lib/cmake/GTest" -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF
+      else
+        record arm64 0 1 0 "GoogleTest for arm64 failed to build"
+      fi
+      ;;
   esac
 done
 

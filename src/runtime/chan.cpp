@@ -235,8 +235,11 @@ bool chanBlock(hchan* c, waitq* q, void* ep, waitReason reason) {
   // Fast path: a non-blocking receive on an empty channel. Seeing it empty,
   // then not closed, means it was empty while open (it cannot reopen);
   // seeing it closed requires a second empty check, since a send may have
-  // landed between the two loads and must not be lost.
-  if (!block && c->empty()) {
+  // landed between the two loads and must not be lost. The first two loads
+  // must stay in that order (acquire: on arm64 a later load may otherwise
+  // be satisfied first): a channel that was open and not empty, then
+  // closed, then drained would read "open and empty", a moment it never had.
+  if (!block && c->empty(std::memory_order_acquire)) {
     if (c->closed.load(std::memory_order_acquire) == 0) return false;
     if (c->empty()) {
       san::acquire(c);

@@ -20,7 +20,7 @@ struct waitq {
   std::atomic<sudog*> first{nullptr};
   sudog* last = nullptr;
 
-  bool empty() const { return first.load(std::memory_order_relaxed) == nullptr; }
+  bool empty(std::memory_order mo = std::memory_order_relaxed) const { return first.load(mo) == nullptr; }
   void enqueue(sudog* sgp);
   // The first sudog whose goroutine can still take this operation: a sudog of
   // a select that another case has already won is dropped on the way (its
@@ -54,8 +54,10 @@ struct hchan : chanHeader {
   bool full() const {
     return dataqsiz == 0 ? recvq.empty() : qcount.load(std::memory_order_relaxed) == dataqsiz;
   }
-  bool empty() const {
-    return dataqsiz == 0 ? sendq.empty() : qcount.load(std::memory_order_relaxed) == 0;
+  // mo: acquire where a later load must not be satisfied before this one
+  // (chanrecv's fast path; x86 never reorders loads, arm64 does).
+  bool empty(std::memory_order mo = std::memory_order_relaxed) const {
+    return dataqsiz == 0 ? sendq.empty(mo) : qcount.load(mo) == 0;
   }
 };
 

@@ -39,7 +39,7 @@ constexpr uint32_t kUnlocked = mutex::kUnlocked, kLocked = mutex::kLocked, kSlee
 constexpr int kActiveSpin = 4, kActiveSpinCount = 30, kPassiveSpin = 1;
 
 inline void procyield(int n) {
-  for (int i = 0; i < n; i++) __builtin_ia32_pause();
+  for (int i = 0; i < n; i++) cpuRelax();
 }
 
 void incLocks() {

@@ -125,7 +125,10 @@ int checkerr(pollDesc* pd, int mode) {
 g* netpollunblock(pollDesc* pd, int mode, bool ioready) {
   std::atomic<uintptr_t>* gpp = modeWord(pd, mode);
   for (;;) {
-    uintptr_t old = gpp->load(std::memory_order_acquire);
+    // seq_cst: a closer's info store, then this load, against the waiter's
+    // pdWait CAS, then its info load (netpollblock): a Dekker pair, which
+    // an acquire load does not order after the store in C++'s model.
+    uintptr_t old = gpp->load(std::memory_order_seq_cst);
     if (old == pdReady) return nullptr;
     if (old == pdNil && !ioready) return nullptr;
     uintptr_t next = ioready ? pdReady : pdNil;

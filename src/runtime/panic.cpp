@@ -421,20 +421,16 @@ void* enclosingFunction(uintptr_t returnAddress) {
 bool forwardsTo(void* stub, void* target) {
   uintptr_t size = functionSize(reinterpret_cast<uintptr_t>(stub));
   if (size == 0 || size > 96 || !target) return false;
-  auto* code = static_cast<const unsigned char*>(stub);
-  bool found = false;
-  for (uintptr_t i = 0; i + 5 <= size; i++) {
-    if (code[i] != 0xE8 && code[i] != 0xE9) continue;  // call rel32, jmp rel32
-    int32_t rel;
-    std::memcpy(&rel, code + i + 1, 4);
-    const unsigned char* to = code + i + 5 + rel;
+  bool found = false, other = false;
+  forEachDirectBranch(static_cast<const unsigned char*>(stub), size, [&](const unsigned char* to) {
     if (to == target) {
       found = true;
     } else if (functionSize(reinterpret_cast<uintptr_t>(to)) != 0) {
-      return false;  // calls something else of ours: a real function
+      other = true;  // calls something else of ours: a real function
     }
-  }
-  return found;
+    return !other;
+  });
+  return found && !other;
 }
 
 // Whether recover (whose return address is ra) was called by the deferred

@@ -26,9 +26,11 @@
 // table: async preemption is then off, and only cooperative requests remain.
 //
 // At a safe point the handler rewrites the signal context so that the
-// goroutine "calls" gort_async_preempt (asm_amd64.S), which saves all
-// registers and the full xsave state on the goroutine stack, yields through
-// mcall and restores everything on resume, possibly on another M.
+// goroutine enters gort_async_preempt (asm_<arch>.S, sigctxtInjectPreempt)
+// with every register saved on the goroutine stack (amd64: the stub pushes
+// the general registers and the full xsave state; arm64: the handler copies
+// the kernel's signal frame), yields through mcall and restores everything
+// on resume, possibly on another M.
 //
 // Under the sanitizers async preemption is off: TSan defers signal handlers
 // to its own safe points and runs them with a context we must not rewrite,
@@ -54,22 +56,13 @@
 #include "runtime/sigqueue.hpp"
 #include "runtime/stubs.hpp"
 
-extern "C" {
-void gort_async_preempt();
-uint64_t gort_xsave_size = 0;
-}
+extern "C" void gort_async_preempt();
 
 namespace gort::internal {
 
 namespace {
 
 constexpr int64_t kForcePreemptNs = 10 * 1000 * 1000;
-// Room the stub and the switch need below the interrupted sp: the 128-byte
-// red zone, 16 saved registers, the xsave area and the mcall path.
-constexpr uintptr_t kPreemptStackRoom = 16 << 10;
-
-// The System V ABI lets leaf code use 128 bytes below its sp.
-constexpr uintptr_t kRedZone = 128;
 
 struct Range {
   uintptr_t lo, hi;
@@ -202,8 +195,7 @@ void onSigurg(int sig, siginfo_t*, void* ctx) {
   g* gp = getg();
   if (!gp || !gp->preempt || debug.asyncpreemptoff) return;
   if (!asyncSafePoint(gp, sigctxtPC(ctx), sigctxtSP(ctx))) return;
-  // "Call" the stub, leaving the red zone alone (see asm_amd64.S).
-  sigctxtPushCall(ctx, reinterpret_cast<uintptr_t>(&gort_async_preempt), kRedZone);
+  sigctxtInjectPreempt(ctx, gp->stk.lo);
 }
 
 }  // namespace
@@ -216,8 +208,7 @@ void initPreemption() {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigfillset(&sa.sa_mask);
   sigaction(SIGURG, &sa, nullptr);
-  gort_xsave_size = xsaveAreaSize();
-  if (san::kAny || gort_xsave_size == 0) return;
+  if (san::kAny || !asyncPreemptInit()) return;
   uintptr_t bias = 0;
   dl_iterate_phdr(findMainText, &bias);
   asyncEnabled = exeText.hi != 0 && loadRuntimeText(bias);

@@ -21,7 +21,7 @@
 // while Ms sleep (the argument is the one in proc.go's "Worker thread
 // parking/unparking" comment).
 //
-// The context switch (asm_amd64.S) saves callee-saved registers on the G's
+// The context switch (asm_<arch>.S) saves callee-saved registers on the G's
 // stack. Every switch goes through the M's g0: a G calls mcall(fn) to switch
 // to g0, which runs fn for it (park, yield, exit) and then schedules the next
 // G. g0 is the scheduling loop itself: execute() returns on g0 whenever the G
@@ -76,7 +76,7 @@
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
 
-// Only asm (getg/setg, asm_amd64.S) names it: `used` keeps link-time
+// Only asm (getg/setg in sys_<arch>.hpp) names it: `used` keeps link-time
 // optimisation from dropping it.
 __attribute__((used, tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g = nullptr;
 
@@ -894,7 +894,7 @@ void systemstack(void (*fn)(void*), void* arg) {
     return;
   }
   // g0 is suspended in gogo while gp runs; the space below its saved sp is
-  // free (minus the 128-byte red zone).
+  // free (beyond amd64's 128-byte red zone; arm64 has none).
   gort_systemstack_on(fn, arg, gp->mp->g0->sched.sp - 256);
 }
 

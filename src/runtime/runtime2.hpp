@@ -35,10 +35,11 @@ struct p;
 struct sudog;
 struct hchan;
 
-// gobuf is the saved context of a suspended G. Callee-saved registers, the
-// MXCSR and the x87 control word are pushed on the G's own stack by
-// gort_swapcontext (asm_amd64.S); only the stack pointer lives here. Its
-// offset is pinned in asm_amd64.h and checked in proc.cpp.
+// gobuf is the saved context of a suspended G. The callee-saved registers
+// and the FP control state (amd64: MXCSR and the x87 control word; arm64:
+// FPCR) are saved on the G's own stack by gort_swapcontext (asm_<arch>.S);
+// only the stack pointer lives here. Its offset is pinned in asm_<arch>.h
+// and checked in sys_<arch>.cpp.
 struct gobuf {
   uintptr_t sp = 0;
 };
@@ -92,7 +93,7 @@ using GoEntry = void (*)(void* closure);
 
 struct alignas(64) g {
   // The first cache line holds what every switch, park and ready touches.
-  gobuf sched;  // must stay first: asm_amd64.h G_SCHED
+  gobuf sched;  // must stay first (proc.cpp checks it)
   std::atomic<uint32_t> atomicstatus{_Gidle};
   waitReason waitreason = waitReason::zero;
   bool preempt = false;

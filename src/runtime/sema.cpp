@@ -438,7 +438,7 @@ bool syncCanSpin(int i) {
 }
 
 void syncDoSpin() {
-  for (int i = 0; i < kActiveSpinCount; i++) __builtin_ia32_pause();
+  for (int i = 0; i < kActiveSpinCount; i++) cpuRelax();
 }
 
 }  // namespace gort::internal

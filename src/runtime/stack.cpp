@@ -8,12 +8,20 @@
 //
 // Reservations are carved from large chunks mapped MAP_NORESERVE, so one
 // chunk is one kernel mapping however many stacks it holds. Each stack's guard
-// page is installed with MADV_GUARD_INSTALL (Linux 6.13+), which marks the
-// page in the page tables without splitting the mapping: the kernel's
+// is installed with MADV_GUARD_INSTALL (Linux 6.13+), which marks the pages
+// in the page tables without splitting the mapping: the kernel's
 // max_map_count (65530 by default) would otherwise cap the goroutine count
 // near 32K. On older kernels the guard falls back to mprotect(PROT_NONE),
 // which does split mappings; past that limit new stacks fail with a fatal
-// error rather than silently running unguarded.
+// error rather than silently running unguarded. The first guard is checked
+// from the kernel side (a write(2) from it must fail with EFAULT): an
+// emulator such as qemu-user accepts the advice and does nothing, and is
+// then given mprotect guards too.
+//
+// The guard is as large as the stack-clash probes of the architecture's
+// compiler assume (kStackGuardBytes, arch.hpp: GCC probes every 4 KiB on
+// amd64 but every 64 KiB on arm64), and at least a page of the running
+// kernel's page size (4, 16 or 64 KiB on arm64).
 //
 // Transparent huge pages are disabled on stack chunks, or touching one page
 // of a stack could commit 2 MiB.
@@ -28,6 +36,7 @@
 // (lockrank.cpp).
 #include "runtime/stack.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -47,7 +56,6 @@ namespace gort::internal {
 
 namespace {
 
-constexpr size_t kPage = 4096;
 constexpr size_t kDefaultStack = 256 << 10;
 constexpr size_t kMinStack = 16 << 10;
 constexpr size_t kChunkBytes = size_t(1) << 30;  // address space per chunk
@@ -99,19 +107,43 @@ void freeListPush(StackSlot* s) {
   head = s;
 }
 
-size_t roundPage(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
+size_t pageSize() {
+  static const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  return page;
+}
 
-void installGuard(uintptr_t page) {
+size_t guardBytes() { return pageSize() > kStackGuardBytes ? pageSize() : kStackGuardBytes; }
+
+size_t roundPage(size_t n) { return (n + pageSize() - 1) & ~(pageSize() - 1); }
+
+// Whether the guard at lo really faults: the kernel cannot read it for a
+// write(2) either. Any other outcome (no pipe to try with) says no.
+bool guardFaults(uintptr_t lo) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  ssize_t n = write(fds[1], reinterpret_cast<void*>(lo), 1);
+  int err = errno;
+  close(fds[0]);
+  close(fds[1]);
+  return n < 0 && err == EFAULT;
+}
+
+void installGuard(uintptr_t lo) {
+  void* p = reinterpret_cast<void*>(lo);
   int mode = guardMode.load(std::memory_order_relaxed);
   if (mode != 2) {
-    if (madvise(reinterpret_cast<void*>(page), kPage, MADV_GUARD_INSTALL) == 0) {
-      guardMode.store(1, std::memory_order_relaxed);
-      return;
+    if (madvise(p, guardBytes(), MADV_GUARD_INSTALL) == 0) {
+      if (mode == 1) return;
+      if (guardFaults(lo)) {
+        guardMode.store(1, std::memory_order_relaxed);
+        return;
+      }
+    } else if (errno != EINVAL) {
+      throw_("runtime: cannot install stack guard page");
     }
-    if (errno != EINVAL) throw_("runtime: cannot install stack guard page");
     guardMode.store(2, std::memory_order_relaxed);
   }
-  if (mprotect(reinterpret_cast<void*>(page), kPage, PROT_NONE) != 0) {
+  if (mprotect(p, guardBytes(), PROT_NONE) != 0) {
     printstr("runtime: cannot protect stack guard page (vm.max_map_count reached?)\n");
     throw_("out of memory allocating goroutine stack");
   }
@@ -130,7 +162,7 @@ Chunk& newChunk(size_t slotBytes) {
 // Carves a new slot of the current size.
 StackSlot* carve(size_t size) {
   assertLockHeld(&stackLock, "carve");
-  size_t slotBytes = size + kPage;
+  size_t slotBytes = size + guardBytes();
   if (!chunks) chunks = new std::vector<Chunk>();
   Chunk* c = nullptr;
   for (auto& ch : *chunks) {
@@ -144,7 +176,7 @@ StackSlot* carve(size_t size) {
   c->next += slotBytes;
   installGuard(guard);
   auto* s = new StackSlot();
-  s->lo = guard + kPage;
+  s->lo = guard + guardBytes();
   s->hi = guard + slotBytes;
   return s;
 }
@@ -155,7 +187,7 @@ size_t maxStackSize() { return stackSize.load(std::memory_order_relaxed); }
 
 size_t setMaxStackSize(size_t bytes) {
   size_t n = roundPage(bytes < kMinStack ? kMinStack : bytes);
-  if (n > kChunkBytes - kPage) n = kChunkBytes - kPage;
+  if (n > kChunkBytes - guardBytes()) n = kChunkBytes - guardBytes();
   return stackSize.exchange(n);
 }
 
@@ -213,7 +245,7 @@ void stackScavenge(int64_t now, int64_t ageNs) {
   for (const FreePool& fp : *freePools) {
     for (StackSlot* s = fp.head; s; s = s->next) {
       if (s->trimmed || now - s->freedAt < ageNs) continue;
-      size_t len = s->hi - kPage - s->lo;
+      size_t len = s->hi - pageSize() - s->lo;
       if (len) madvise(reinterpret_cast<void*>(s->lo), len, debug.madvdontneed ? MADV_DONTNEED : MADV_FREE);
       s->trimmed = true;
     }
@@ -225,9 +257,9 @@ bool stackGuardHit(uintptr_t addr, uintptr_t* lo, uintptr_t* hi) {
   if (!gp) return false;
   g* cur = gp->mp ? gp->mp->curg : nullptr;
   if (!cur || !cur->slot) return false;
-  // Frames larger than a page could jump the guard; the library and its
-  // users compile with -fstack-clash-protection, which probes every page.
-  uintptr_t guardLo = cur->stk.lo - kPage;
+  // Frames larger than the guard could jump it; the library and its users
+  // compile with -fstack-clash-protection, which probes at least that often.
+  uintptr_t guardLo = cur->stk.lo - guardBytes();
   if (addr >= guardLo && addr < cur->stk.lo) {
     *lo = cur->stk.lo;
     *hi = cur->stk.hi;

@@ -14,7 +14,12 @@
 #include "runtime/runtime2.hpp"
 #include "runtime/stubs.hpp"
 
-extern "C" void gort_trace_trampoline();
+extern "C" {
+void gort_trace_trampoline();
+void gort_async_preempt();
+// Bytes gort_async_preempt reserves for xsave (asyncPreemptInit).
+uint64_t gort_xsave_size = 0;
+}
 
 namespace gort::internal {
 
@@ -33,6 +38,9 @@ uint64_t* zeroSwitchFrame(uintptr_t sp) {
   std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR + 4, &fpcw, 2);
   return frame;
 }
+
+// The System V ABI lets leaf code use 128 bytes below its sp.
+constexpr uintptr_t kRedZone = 128;
 
 greg_t* regs(void* ctx) { return static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs; }
 const greg_t* regs(const void* ctx) { return static_cast<const ucontext_t*>(ctx)->uc_mcontext.gregs; }
@@ -61,11 +69,14 @@ uintptr_t traceFrame(uintptr_t savedSp, void* request) {
 
 int64_t cputicks() { return int64_t(__rdtsc()); }
 
-size_t xsaveAreaSize() {
+// The xsave area's size for the features the OS enabled, plus alignment
+// slack; without xsave the stub cannot keep the vector state.
+bool asyncPreemptInit() {
   unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return 0;
-  if (!__get_cpuid_count(0xD, 0, &a, &b, &c, &d) || b == 0) return 0;
-  return b + 64;  // + alignment slack
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+  if (!__get_cpuid_count(0xD, 0, &a, &b, &c, &d) || b == 0) return false;
+  gort_xsave_size = b + 64;
+  return true;
 }
 
 uintptr_t sigctxtPC(const void* ctx) { return uintptr_t(regs(ctx)[REG_RIP]); }
@@ -85,6 +96,13 @@ void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a
   r[REG_RSI] = greg_t(a1);
   r[REG_RDX] = greg_t(a2);
   r[REG_RCX] = greg_t(a3);
+}
+
+// The stub leaves the interrupted sp's red zone alone (see asm_amd64.S); the
+// portable kPreemptStackRoom check already covers its save area.
+bool sigctxtInjectPreempt(void* ctx, uintptr_t) {
+  sigctxtPushCall(ctx, reinterpret_cast<uintptr_t>(&gort_async_preempt), kRedZone);
+  return true;
 }
 
 void sigctxtDumpRegs(const void* ctx, Printer& out) {

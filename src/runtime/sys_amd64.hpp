@@ -7,17 +7,27 @@
 //   traceFrame(sp, req) a frame below a suspended G's saved sp that enters
 //                       gort_trace_trampoline, unwinding into the G's frames
 //   cputicks()          a cheap monotonic counter (the TSC here)
-//   xsaveAreaSize()     bytes the preemption stub needs for the FP/vector
-//                       state, 0 if it cannot save it
+//   cpuRelax()          the spin-wait hint (Go's procyield)
+//   forEachDirectBranch the targets of the direct calls and jumps in a piece
+//                       of code (recover's check for folded functions)
+//   asyncPreemptInit()  readies the preemption stub; false if it cannot save
+//                       the whole register state (async preemption stays off)
+//   kPreemptStackRoom   stack the preemption path needs below the
+//                       interrupted sp
+//   kStackGuardBytes    the stack guard the compiler's stack-clash probes
+//                       assume
 //   sigctxt*            reading and redirecting an interrupted context:
 //                       its pc and sp, "calling" a function from it (as if
 //                       the interrupted instruction had called it), setting
-//                       that call's arguments, and Go's register dump
-//                       (printed without allocating: it ends a crash report)
+//                       that call's arguments, entering the preemption stub
+//                       with the whole state saved (sigctxtInjectPreempt),
+//                       and Go's register dump (printed without allocating:
+//                       it ends a crash report)
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace gort::internal {
 struct g;
@@ -43,10 +53,34 @@ inline void setg(g* gp) {
   asm volatile("movq gort_tls_g@gottpoff(%%rip), %0\n\tmovq %1, %%fs:(%0)" : "=&r"(off) : "r"(gp) : "memory");
 }
 
+// A spin-wait hint (Go's procyield).
+inline void cpuRelax() { __builtin_ia32_pause(); }
+
+// Calls fn(target) for each direct call or jump (call rel32, jmp rel32) that
+// may start in code[0, size), until fn returns false. Every byte offset is
+// tried: x86 instructions have no alignment.
+template <class F>
+void forEachDirectBranch(const unsigned char* code, size_t size, F&& fn) {
+  for (size_t i = 0; i + 5 <= size; i++) {
+    if (code[i] != 0xE8 && code[i] != 0xE9) continue;
+    int32_t rel;
+    std::memcpy(&rel, code + i + 1, 4);
+    if (!fn(code + i + 5 + rel)) return;
+  }
+}
+
+// Stack the asynchronous preemption path needs below the interrupted sp: the
+// 128-byte red zone, 16 saved registers, the xsave area and the mcall path.
+constexpr uintptr_t kPreemptStackRoom = 16 << 10;
+
+// A goroutine stack's guard: GCC's -fstack-clash-protection probes every
+// 4 KiB page on amd64.
+constexpr size_t kStackGuardBytes = 4 << 10;
+
 void gostartInit(g* gp);
 uintptr_t traceFrame(uintptr_t savedSp, void* request);
 int64_t cputicks();
-size_t xsaveAreaSize();
+bool asyncPreemptInit();
 
 uintptr_t sigctxtPC(const void* ctx);
 uintptr_t sigctxtSP(const void* ctx);
@@ -54,6 +88,10 @@ uintptr_t sigctxtSP(const void* ctx);
 // return address, `skip` bytes below the interrupted sp (the red zone).
 void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);
 void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+// Makes the interrupted code enter gort_async_preempt, which saves its whole
+// state, yields and resumes it exactly; false (context unchanged) if that
+// cannot be done above stackLo.
+bool sigctxtInjectPreempt(void* ctx, uintptr_t stackLo);
 // Go's dumpregs: a blank line, then "rax    0x..." per register.
 void sigctxtDumpRegs(const void* ctx, Printer& out);
 

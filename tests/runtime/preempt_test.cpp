@@ -13,6 +13,8 @@
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "gort/time.hpp"
+#include "support/arch.hpp"
 #include "support/watchdog.hpp"
 #include "gort/sync.hpp"
 #include "runtime/export_test.hpp"
@@ -167,6 +169,51 @@ TEST(Preempt, RegistersSurviveThousandsOfPreemptions) {
   uint64_t preempted = gort::internal::asyncPreemptions.load() - before;
   std::printf("async preemptions: %lu\n", static_cast<unsigned long>(preempted));
   EXPECT_GT(preempted, 1000u);
+  gort::runtime::GOMAXPROCS(prev);
+}
+
+// The whole register file, the full vector registers included, survives
+// asynchronous preemption (amd64: pushed and xsaved by the stub; arm64: the
+// kernel's signal frame, copied and returned through with rt_sigreturn), as
+// the goroutine moves between Ms.
+TEST(Preempt, WholeRegisterFileSurvivesPreemption) {
+  int prev = gort::runtime::GOMAXPROCS(2);
+  if (!gort::internal::asyncPreemptAvailable()) GTEST_SKIP() << "async preemption unavailable in this build";
+  constexpr int kWorkers = 4;
+  constexpr uint64_t kWanted = 300;
+  uint64_t in[kWorkers][gorttest::kRegfileWords], out[kWorkers][gorttest::kRegfileWords] = {};
+  for (int w = 0; w < kWorkers; w++) {
+    for (int i = 0; i < gorttest::kRegfileWords; i++) {
+      in[w][i] = (0x0101010101010101ull * uint64_t(i + 1)) ^ (uint64_t(w) << 56) ^ 0x5A5A00000000A5A5ull;
+    }
+  }
+  std::atomic<int> stop{0}, done{0};
+  uint64_t before = gort::internal::asyncPreemptions.load();
+  uint64_t preempted = 0;
+  PreemptStorm storm(100);
+  gort::Run([&] {
+    for (int w = 0; w < kWorkers; w++) {
+      gort::go([&, w] {
+        gorttest_spin_registers(&stop, out[w], in[w]);
+        done++;
+      });
+    }
+    // More spinners than Ps: this goroutine runs only when one is preempted.
+    for (int i = 0; i < 20000 && preempted < kWanted; i++) {
+      gort::time::Sleep(gort::time::Millisecond);
+      preempted = gort::internal::asyncPreemptions.load() - before;
+    }
+    stop = 1;
+    while (done.load() < kWorkers) gort::runtime::Gosched();
+  });
+  storm.stop();
+  EXPECT_GE(preempted, kWanted);
+  for (int w = 0; w < kWorkers; w++) {
+    for (int slot : gorttest::kSpinIntSlots) EXPECT_EQ(out[w][slot], in[w][slot]) << "worker " << w << " slot " << slot;
+    for (int v = 0; v < 2 * gorttest::kSpinVectors; v++) {
+      EXPECT_EQ(out[w][32 + v], in[w][32 + v]) << "worker " << w << " vector " << v / 2 << " half " << v % 2;
+    }
+  }
   gort::runtime::GOMAXPROCS(prev);
 }
 

@@ -13,6 +13,7 @@
 #include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
+#include "support/emulator.hpp"
 #include "support/watchdog.hpp"
 
 namespace {
@@ -42,7 +43,12 @@ constexpr int kParked = 100000;
 constexpr int kParked = 1000000;
 #endif
 
+constexpr const char* kNoGuardRegions =
+    "it accepts MADV_GUARD_INSTALL and installs nothing, so stack guards are mprotect guards, one mapping "
+    "each, and vm.max_map_count caps the stacks far below this test's count";
+
 TEST(Stack, ManyParkedGoroutinesCostAboutAPageEach) {
+  GORTTEST_SKIP_UNDER_EMULATOR(kNoGuardRegions);
   long before = rssKiB();
   int mapsBefore = mappingCount();
   std::atomic<int> started{0}, finished{0};
@@ -110,6 +116,7 @@ TEST(StackDeathTest, SetMaxStackAfterMassExitStaysLinear) {
 #if defined(GORT_ASAN) || defined(GORT_TSAN)
   GTEST_SKIP() << "timed against a watchdog: the normal and LTO builds run it";
 #endif
+  GORTTEST_SKIP_UNDER_EMULATOR(kNoGuardRegions);
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {

@@ -271,7 +271,7 @@ TEST_P(MutexTest, StarvationBound) {
           // Hold it for a few µs: newcomers (already running) would win every
           // race against a woken waiter in normal mode. (Spin in our own
           // code, where asynchronous preemption can stop it at P=1.)
-          for (int k = 0; k < 100; k++) __builtin_ia32_pause();
+          for (int k = 0; k < 100; k++) gort::internal::cpuRelax();
           mu.Unlock();
         }
         wg.Done();
