@@ -82,6 +82,8 @@ bool asyncPreemptInit() {
 uintptr_t sigctxtPC(const void* ctx) { return uintptr_t(regs(ctx)[REG_RIP]); }
 uintptr_t sigctxtSP(const void* ctx) { return uintptr_t(regs(ctx)[REG_RSP]); }
 
+// The interrupted pc is pushed as the return address, `skip` bytes below the
+// interrupted sp (the red zone).
 void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip) {
   greg_t* r = regs(ctx);
   uintptr_t sp = uintptr_t(r[REG_RSP]) - skip - 8;

@@ -31,7 +31,6 @@
 
 namespace gort::internal {
 struct g;
-class Printer;
 }  // namespace gort::internal
 
 extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
@@ -76,23 +75,5 @@ constexpr uintptr_t kPreemptStackRoom = 16 << 10;
 // A goroutine stack's guard: GCC's -fstack-clash-protection probes every
 // 4 KiB page on amd64.
 constexpr size_t kStackGuardBytes = 4 << 10;
-
-void gostartInit(g* gp);
-uintptr_t traceFrame(uintptr_t savedSp, void* request);
-int64_t cputicks();
-bool asyncPreemptInit();
-
-uintptr_t sigctxtPC(const void* ctx);
-uintptr_t sigctxtSP(const void* ctx);
-// Makes the interrupted code call fn: the interrupted pc is pushed as the
-// return address, `skip` bytes below the interrupted sp (the red zone).
-void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);
-void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
-// Makes the interrupted code enter gort_async_preempt, which saves its whole
-// state, yields and resumes it exactly; false (context unchanged) if that
-// cannot be done above stackLo.
-bool sigctxtInjectPreempt(void* ctx, uintptr_t stackLo);
-// Go's dumpregs: a blank line, then "rax    0x..." per register.
-void sigctxtDumpRegs(const void* ctx, Printer& out);
 
 }  // namespace gort::internal

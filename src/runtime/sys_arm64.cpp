@@ -138,6 +138,9 @@ bool asyncPreemptInit() { return true; }
 uintptr_t sigctxtPC(const void* ctx) { return uintptr_t(uctx(ctx)->uc_mcontext.pc); }
 uintptr_t sigctxtSP(const void* ctx) { return uintptr_t(uctx(ctx)->uc_mcontext.sp); }
 
+// The interrupted x30 and pc are stored in 16 bytes below sp - skip, x30
+// becomes the interrupted pc, pc fn (the callee's CFI must say where both
+// are: panic_arm64.S).
 void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip) {
   mcontext_t& mc = uctx(ctx)->uc_mcontext;
   uintptr_t sp = (uintptr_t(mc.sp) - skip - 16) & ~uintptr_t(15);

@@ -9,7 +9,6 @@
 
 namespace gort::internal {
 struct g;
-class Printer;
 }  // namespace gort::internal
 
 extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
@@ -69,23 +68,5 @@ constexpr uintptr_t kPreemptStackRoom = 32 << 10;
 // assumes a 64 KiB guard (--param stack-clash-protection-guard-size=16) and
 // lets a frame allocate nearly that much before its first probe.
 constexpr size_t kStackGuardBytes = 64 << 10;
-
-void gostartInit(g* gp);
-uintptr_t traceFrame(uintptr_t savedSp, void* request);
-int64_t cputicks();
-bool asyncPreemptInit();
-
-uintptr_t sigctxtPC(const void* ctx);
-uintptr_t sigctxtSP(const void* ctx);
-// Makes the interrupted code call fn: the interrupted x30 and pc are stored
-// in 16 bytes below sp - skip, x30 becomes the interrupted pc, pc fn (the
-// callee's CFI must say where both are: panic_arm64.S).
-void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);
-void sigctxtSetArgs(void* ctx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
-// Makes the interrupted code enter gort_async_preempt with its whole state
-// saved; false (context unchanged) if it does not fit above stackLo.
-bool sigctxtInjectPreempt(void* ctx, uintptr_t stackLo);
-// Go's dumpregs: a blank line, then "r0      0x..." per register.
-void sigctxtDumpRegs(const void* ctx, Printer& out);
 
 }  // namespace gort::internal
