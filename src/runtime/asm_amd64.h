@@ -1,5 +1,5 @@
-/* asm_amd64.h: offsets shared by asm_amd64.S and C++ (checked by
- * static_assert in proc.cpp, so the two cannot drift). */
+/* asm_amd64.h: offsets shared by asm_amd64.S and C++ (pinned by
+ * static_asserts in sys_amd64.cpp, so the two cannot drift). */
 #ifndef GORT_ASM_AMD64_H
 #define GORT_ASM_AMD64_H
 

@@ -27,15 +27,30 @@ static_assert(offsetof(gobuf, sp) == GOBUF_SP, "asm_amd64.h GOBUF_SP");
 
 namespace {
 
-// A switch frame as gort_swapcontext leaves it, with the default FP
-// environment (MXCSR 0x1F80, x87 control word 0x037F), not the creator's.
-uint64_t* zeroSwitchFrame(uintptr_t sp) {
-  auto* frame = reinterpret_cast<uint64_t*>(sp);
-  std::memset(frame, 0, SWITCH_FRAME);
-  const uint32_t mxcsr = 0x1F80;
-  const uint16_t fpcw = 0x037F;
-  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR, &mxcsr, 4);
-  std::memcpy(reinterpret_cast<char*>(sp) + SWITCH_CSR + 4, &fpcw, 2);
+// A switch frame as gort_swapcontext leaves it (at the saved sp) and the
+// return address its ret pops; every offset asm_amd64.h names is pinned.
+struct SwitchFrame {
+  uint32_t mxcsr;
+  uint16_t fpcw;
+  uint16_t pad;
+  uint64_t r15, r14, r13, r12, rbx, rbp;
+  uint64_t ret;
+};
+static_assert(offsetof(SwitchFrame, mxcsr) == SWITCH_CSR && offsetof(SwitchFrame, r15) == SWITCH_R15 &&
+                  offsetof(SwitchFrame, r14) == SWITCH_R14 && offsetof(SwitchFrame, r13) == SWITCH_R13 &&
+                  offsetof(SwitchFrame, r12) == SWITCH_R12 && offsetof(SwitchFrame, rbx) == SWITCH_RBX &&
+                  offsetof(SwitchFrame, rbp) == SWITCH_RBP && offsetof(SwitchFrame, ret) == SWITCH_RET &&
+                  SWITCH_RET == SWITCH_FRAME,
+              "asm_amd64.h switch frame");
+
+// A switch frame at sp with the default FP environment (MXCSR 0x1F80, x87
+// control word 0x037F), not the creator's, and its return address.
+SwitchFrame* zeroSwitchFrame(uintptr_t sp, uintptr_t ret) {
+  auto* frame = reinterpret_cast<SwitchFrame*>(sp);
+  *frame = SwitchFrame{};
+  frame->mxcsr = 0x1F80;
+  frame->fpcw = 0x037F;
+  frame->ret = ret;
   return frame;
 }
 
@@ -48,22 +63,18 @@ const greg_t* regs(const void* ctx) { return static_cast<const ucontext_t*>(ctx)
 }  // namespace
 
 void gostartInit(g* gp) {
-  uintptr_t sp = gp->stk.hi - 16;  // the top 16 bytes stay a sentinel
-  sp -= 8;                         // return address: gort_gostart
-  *reinterpret_cast<uintptr_t*>(sp) = reinterpret_cast<uintptr_t>(&gort_gostart);
-  sp -= SWITCH_FRAME;
-  uint64_t* frame = zeroSwitchFrame(sp);
-  frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(gp);  // gort_gostart's argument
+  uintptr_t sp = gp->stk.hi - 16 - sizeof(SwitchFrame);  // the top 16 bytes stay a sentinel
+  SwitchFrame* frame = zeroSwitchFrame(sp, reinterpret_cast<uintptr_t>(&gort_gostart));
+  frame->r12 = reinterpret_cast<uint64_t>(gp);  // gort_gostart's argument
   gp->sched.sp = sp;
 }
 
 uintptr_t traceFrame(uintptr_t savedSp, void* request) {
   // Well below the saved sp, clear of anything the suspended G owns.
-  uintptr_t sp = ((savedSp - 512) & ~uintptr_t(15)) - SWITCH_FRAME - 8;
-  uint64_t* frame = zeroSwitchFrame(sp);
-  frame[SWITCH_RBX / 8] = savedSp;  // the trampoline's CFA base
-  frame[SWITCH_R12 / 8] = reinterpret_cast<uint64_t>(request);
-  frame[SWITCH_RET / 8] = reinterpret_cast<uint64_t>(&gort_trace_trampoline);
+  uintptr_t sp = ((savedSp - 512) & ~uintptr_t(15)) - sizeof(SwitchFrame);
+  SwitchFrame* frame = zeroSwitchFrame(sp, reinterpret_cast<uintptr_t>(&gort_trace_trampoline));
+  frame->rbx = savedSp;  // the trampoline's CFA base
+  frame->r12 = reinterpret_cast<uint64_t>(request);
   return sp;
 }
 
