@@ -305,7 +305,7 @@ TEST_F(MallocLockCrashTest, SigquitDumps) {
               AllOf(ContainsRegex(std::string("^SIGQUIT: quit\nPC=0x[0-9a-f]+ m=[0-9]+ sigcode=-?[0-9]+\n\n"
                                               "goroutine 1 \\[running\\]:\n(.|\n)*") +
                                   kCookieFrame),
-                    ContainsRegex("\nrip    0x[0-9a-f]+\n")));
+                    ContainsRegex(gorttest::kDumpPcLine)));
 }
 
 }  // namespace
