@@ -17,7 +17,7 @@
 
 #include "gort/syscall.hpp"
 #include "net/fd_posix.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/os_linux.hpp"
 
 namespace gort::net {
 

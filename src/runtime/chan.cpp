@@ -62,8 +62,9 @@
 #include <new>
 
 #include "gort/chan.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -4,8 +4,9 @@
 #include "runtime/check.hpp"
 
 #include "runtime/lockrank.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/print.hpp"
 #include "runtime/runtime2.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -21,6 +21,8 @@
 #include "runtime/panic.hpp"
 #include "runtime/preempt.hpp"
 #include "runtime/print.hpp"
+#include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sema.hpp"
 #include "runtime/stubs.hpp"

@@ -58,7 +58,11 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 #include "runtime/inittask.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/os_linux.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/print.hpp"
+#include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 
 namespace gort::internal {
 

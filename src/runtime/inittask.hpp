@@ -11,4 +11,8 @@ namespace gort::internal {
 // otherwise two significant digits with at most three decimals.
 std::string fmtNSAsMS(uint64_t ns);
 
+// Runs every package's variable initialisers and init functions in Go's
+// order (gort::Main, before main).
+void doInits();
+
 }  // namespace gort::internal

@@ -25,9 +25,10 @@
 #include <sched.h>
 
 #include "runtime/os_linux.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -14,13 +14,14 @@
 // it (gopark's unlockf runs on the parking M; a direct hand-off's partner
 // runs it on the same M). Locks of one rank taken one after another (a
 // select's channels, any number of them) share one entry with a count.
-#include "runtime/lockrank.hpp"
 
+#include "runtime/lock_futex.hpp"
+#include "runtime/lockrank.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/print.hpp"
 #include <array>
 #include <atomic>
 #include <initializer_list>
-
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -1,6 +1,7 @@
 // main.cpp: gort::Main, the program entry (runtime.main's caller, rt0_go).
 #include "gort/runtime.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 
 namespace gort {
 

@@ -26,9 +26,10 @@
 
 #include <cerrno>
 
+#include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

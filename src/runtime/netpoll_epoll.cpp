@@ -17,7 +17,8 @@
 #include <cerrno>
 
 #include "runtime/netpoll.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/runtime2.hpp"
 
 namespace gort::internal {
 

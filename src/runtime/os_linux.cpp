@@ -40,8 +40,8 @@
 #include <string>
 
 #include "runtime/lock_futex.hpp"
+#include "runtime/panic.hpp"
 #include "runtime/runtime2.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -22,4 +22,12 @@ int32_t gettid();
 bool membarrierRegister();
 void membarrier();
 
+// Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
+int64_t nanotime();
+int64_t walltime();
+// cputicks (arch.hpp) in nanoseconds: for timestamps taken on hot paths
+// (when a goroutine parked) and read rarely.
+int64_t cputicksToNanos(int64_t ticks);
+[[noreturn]] void exitProcess(int code);  // flush stdio, exit now
+
 }  // namespace gort::internal

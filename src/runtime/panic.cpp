@@ -81,30 +81,30 @@
 // the panic report's own text is made with the heap, by preprintPanic,
 // which may call the program's Error(): a panic is a C++ exception, whose
 // throw allocated already, so that path never starts under malloc's lock.
-#include "runtime/panic.hpp"
-
-#include <cxxabi.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <unwind.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
-#include <memory>
-#include <memory_resource>
-#include <string>
-#include <typeinfo>
 
 #include "gort/internal/proc.hpp"
 #include "gort/panic.hpp"
+#include "runtime/panic.hpp"
 #include "runtime/print.hpp"
+#include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/signal_unix.hpp"
 #include "runtime/stubs.hpp"
 #include "runtime/traceback.hpp"
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <cxxabi.h>
+#include <exception>
+#include <memory>
+#include <memory_resource>
+#include <signal.h>
+#include <string>
+#include <sys/mman.h>
+#include <typeinfo>
+#include <unistd.h>
+#include <unwind.h>
 
 extern "C" void gort_sigpanic_trampoline();
 

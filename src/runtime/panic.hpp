@@ -26,4 +26,28 @@ int callersPCs(int skip, uintptr_t* pcs, int max);
 // has started.
 bool crashStackBounds(uintptr_t* lo, uintptr_t* hi);
 
+// Fatal runtime error: prints "fatal error: msg", the goroutine trace, and
+// exits with status 2. Never returns (panic.cpp's throw in Go).
+[[noreturn]] void throw_(const char* msg);
+// Like throw_, but for errors caused by the user program ("fatal error: all
+// goroutines are asleep - deadlock!"): Go prints the user goroutines only.
+[[noreturn]] void fatal(const char* msg);
+// A fatal error Go throws at traceback level 2 whatever GOTRACEBACK says
+// (stack overflow): every goroutine, runtime frames included.
+[[noreturn]] void fatalSystem(const char* msg);
+// The fatal end in Go's two steps (startpanic_m, dopanic_m), for a report
+// whose first lines the caller prints itself (a signal handler's).
+// startDying makes the calling thread the one that reports: another thread
+// that fails meanwhile waits for the exit, this one failing again prints
+// "panic during panic" and exits 2. It flushes stdio unless the thread is
+// on its signal stack. The caller then prints its lines (printstr & co.)
+// and calls crash, which prints the goroutine traces GOTRACEBACK asks for
+// (every goroutine if allGoroutines), then the registers of sigctx if
+// given, and exits 2 (GOTRACEBACK=crash: SIGABRT). From startDying on,
+// nothing allocates or takes a lock that code outside the runtime may hold
+// (panic.cpp); throw_, fatal and fatalSystem take both steps themselves.
+void startDying();
+[[noreturn]] void crash(bool runtimeError, bool allGoroutines, const void* sigctx);
+void installTerminateHandler();  // std::terminate reports as an unrecovered panic
+
 }  // namespace gort::internal

@@ -52,9 +52,9 @@
 #include <vector>
 
 #include "runtime/preempt.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/sigqueue.hpp"
-#include "runtime/stubs.hpp"
 
 extern "C" void gort_async_preempt();
 

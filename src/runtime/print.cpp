@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -58,4 +58,16 @@ class Printer {
   int fd_;
 };
 
+// Write to fd 2 at once, without allocating (print.go); used by fatal
+// paths. Printer (print.hpp) gathers longer text first.
+void printstr(const char* s);
+void printint(int64_t v);
+void printhex(uint64_t v);
+// Before a fatal report: what the program wrote to stdout comes out first,
+// as Go's unbuffered writes do. Never blocks: a stream another thread has
+// locked is skipped (print.cpp). Not on the signal stack: a fault inside
+// stdio leaves the stream half-updated under this thread's own lock.
+void flushStdio();
+bool onSignalStack();  // whether the calling thread runs on its sigaltstack
+
 }  // namespace gort::internal

@@ -60,14 +60,18 @@
 #include <vector>
 #include <numeric>
 
-#include "gort/go.hpp"
 #include "gort/debug.hpp"
+#include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
 #include "runtime/export_test.hpp"
+#include "runtime/inittask.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
+#include "runtime/panic.hpp"
 #include "runtime/preempt.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/signal_unix.hpp"

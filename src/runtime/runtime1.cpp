@@ -26,7 +26,7 @@
 #include <string>
 
 #include "gort/debug.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/traceback.hpp"
 
 namespace gort::internal {

@@ -41,8 +41,9 @@
 #include "gort/select.hpp"
 
 #include "runtime/chan.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -61,8 +61,9 @@
 
 #include "gort/runtime.hpp"
 #include "runtime/lock_futex.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

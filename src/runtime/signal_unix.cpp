@@ -41,9 +41,9 @@
 #include "runtime/panic.hpp"
 #include "runtime/preempt.hpp"
 #include "runtime/print.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/sigqueue.hpp"
 #include "runtime/stack.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

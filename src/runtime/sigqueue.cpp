@@ -46,7 +46,7 @@
 #include <cstdint>
 
 #include "runtime/lock_futex.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/panic.hpp"
 
 namespace gort::internal {
 

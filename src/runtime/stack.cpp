@@ -45,8 +45,12 @@
 #include <vector>
 
 #include "gort/debug.hpp"
+#include "runtime/os_linux.hpp"
+#include "runtime/panic.hpp"
+#include "runtime/print.hpp"
+#include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102

@@ -18,8 +18,9 @@
 
 #include "runtime/export_test.hpp"
 #include "runtime/netpoll.hpp"
+#include "runtime/os_linux.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::internal {
 

@@ -67,7 +67,10 @@
 #include <vector>
 
 #include "gort/runtime_stack.hpp"
+#include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/stubs.hpp"
 

@@ -26,8 +26,9 @@
 // waiter count until the receiver fixes the state.
 #include "gort/sync.hpp"
 
+#include "runtime/os_linux.hpp"
+#include "runtime/panic.hpp"
 #include "runtime/sema.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::sync {
 

@@ -20,9 +20,9 @@
 // exist, or TSan would miss races between readers that wrongly write.
 #include "gort/sync.hpp"
 
+#include "runtime/panic.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/sema.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::sync {
 

@@ -14,9 +14,9 @@
 #include "gort/go.hpp"
 #include "gort/syscall.hpp"
 #include "gort/time.hpp"
-#include "time/time_internal.hpp"
+#include "runtime/os_linux.hpp"
 #include "runtime/sanitizer.hpp"
-#include "runtime/stubs.hpp"
+#include "time/time_internal.hpp"
 
 namespace gort::time {
 

@@ -12,7 +12,8 @@
 #include <climits>
 
 #include "gort/time.hpp"
-#include "runtime/stubs.hpp"
+#include "runtime/os_linux.hpp"
+#include "runtime/proc.hpp"
 
 namespace gort::time {
 

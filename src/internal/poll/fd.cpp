@@ -15,10 +15,11 @@
 #include "gort/net.hpp"
 #include "gort/os.hpp"
 #include "gort/syscall.hpp"
+#include "runtime/os_linux.hpp"
+#include "runtime/panic.hpp"
 #include "runtime/runtime2.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/sema.hpp"
-#include "runtime/stubs.hpp"
 
 namespace gort::poll {
 
