@@ -370,7 +370,7 @@ bool chanrecvnb(hchan* c, void* elem, bool* ok) { return chanrecv(c, elem, false
 
 namespace {
 // From a thread outside the scheduler, an operation that cannot complete
-// at once waits on a borrowed goroutine (stubs.hpp, waitOnGoroutine). Out
+// at once waits on a borrowed goroutine (proc.hpp, waitOnGoroutine). Out
 // of line, so the goroutine path stays as small as before.
 [[gnu::cold, gnu::noinline]] void chansendOffG(hchan* c, void* elem) {
   if (!chansendnb(c, elem)) waitOnGoroutine([c, elem] { chansend1(c, elem); });

@@ -278,7 +278,7 @@ bool pollOneByOne(scase* cases, const uint16_t* pollorder, int norder, int nsend
 int selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool block, bool* recvOK) {
   if (__builtin_expect(block && !getg(), 0)) {
     // A thread outside the scheduler waits on a borrowed goroutine
-    // (stubs.hpp, waitOnGoroutine) if no case is ready now.
+    // (proc.hpp, waitOnGoroutine) if no case is ready now.
     int casi = selectgo(cases, order, nsends, nrecvs, false, recvOK);
     if (casi < 0) waitOnGoroutine([&] { casi = selectgo(cases, order, nsends, nrecvs, true, recvOK); });
     return casi;
