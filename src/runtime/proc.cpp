@@ -904,11 +904,17 @@ void systemstack(void (*fn)(void*), void* arg) {
 
 namespace {
 
+// Go's dropg: gp and its M part (gp keeps running nowhere until it is
+// scheduled again).
+void dropg(g* gp, m* mp) {
+  mp->curg = nullptr;
+  gp->mp = nullptr;
+}
+
 g* park_m(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Gwaiting);
   gp->waitsince = sysmonTicks.load(std::memory_order_relaxed);
-  mp->curg = nullptr;
-  gp->mp = nullptr;
+  dropg(gp, mp);
   auto unlockf = mp->waitunlockf;
   void* lockp = mp->waitlock;
   mp->waitunlockf = nullptr;
@@ -922,8 +928,7 @@ g* park_m(g* gp, m* mp) {
 
 g* gosched_m(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Grunnable);
-  mp->curg = nullptr;
-  gp->mp = nullptr;
+  dropg(gp, mp);
   lockGuard guard(&sched.lock);
   globrunqput(gp);
   return nullptr;
@@ -937,8 +942,7 @@ g* gopreempt_m(g* gp, m* mp) {
 g* goexit0(g* gp, m* mp) {
   casgstatus(gp, _Grunning, _Gdead);
   countGoroutine(mp->pp, -1);
-  mp->curg = nullptr;
-  gp->mp = nullptr;
+  dropg(gp, mp);
   gp->entry = nullptr;
   gp->waitreason = waitReason::zero;
   gp->eh = EhGlobals{};
@@ -1873,8 +1877,7 @@ bool exitsyscallfast(p* oldp) {
 // No P for gp: queue it and park this M (g0).
 g* exitsyscall0(g* gp, m* mp) {
   casgstatus(gp, _Gsyscall, _Grunnable);
-  mp->curg = nullptr;
-  gp->mp = nullptr;
+  dropg(gp, mp);
   lock(&sched.lock);
   p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
   if (!pp) globrunqput(gp);
