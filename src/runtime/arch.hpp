@@ -8,6 +8,14 @@
 // and sys_<arch>.hpp/.cpp, and nothing else.
 #pragma once
 
+namespace gort::internal {
+struct g;
+}  // namespace gort::internal
+
+// The current G, one per thread; getg/setg (sys_<arch>.hpp) reach it
+// through asm so that the compiler never caches its address.
+extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
+
 #if defined(__x86_64__)
 #include "runtime/sys_amd64.hpp"
 #elif defined(__aarch64__)

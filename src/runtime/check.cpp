@@ -28,22 +28,12 @@ void checkOnG0(const char* who) {
   if (gp && gp != gp->mp->g0) broken(who, "not on g0");
 }
 
-void checkOnGoroutine(const char* who) {
-  g* gp = getg();
-  if (!gp || gp == gp->mp->g0) broken(who, "not on a goroutine stack");
-}
-
 void checkLockHeld(const mutex* l, const char* who) {
   if (!lockRankHeld(l)) broken(who, "a lock it needs is not held");
 }
 
 void checkWorldStopped(const char* who) {
   if (sched.gcwaiting.load(std::memory_order_acquire) == 0 || sched.stopwait != 0) broken(who, "the world is not stopped");
-}
-
-void checkOwnsP(const char* who) {
-  g* gp = getg();
-  if (!gp || !gp->mp->pp) broken(who, "the M holds no P");
 }
 
 }  // namespace gort::internal

@@ -2,7 +2,7 @@
 //
 // Debug builds (no NDEBUG) and sanitizer builds are checked builds: they
 // verify what the runtime's comments state as preconditions ("runs on g0",
-// "sched.lock held", "world stopped", "owns a P"), every runtime lock's
+// "sched.lock held", "world stopped"), every runtime lock's
 // rank (lockrank.hpp), and G status transitions. Release builds compile the
 // checks out. One vocabulary, one switch: a function that states a
 // precondition asserts it with these, not with its own test.
@@ -21,26 +21,18 @@ struct mutex;
 // The out-of-line halves (check.cpp): each throws, naming the broken
 // precondition, unless it holds.
 void checkOnG0(const char* who);
-void checkOnGoroutine(const char* who);
 void checkLockHeld(const mutex* l, const char* who);
 void checkWorldStopped(const char* who);
-void checkOwnsP(const char* who);
 
 // who: the function stating the precondition, for the fatal error's text.
 inline void assertOnG0(const char* who) {
   if constexpr (kChecked) checkOnG0(who);
-}
-inline void assertOnGoroutine(const char* who) {
-  if constexpr (kChecked) checkOnGoroutine(who);
 }
 inline void assertLockHeld(const mutex* l, const char* who) {
   if constexpr (kChecked) checkLockHeld(l, who);
 }
 inline void assertWorldStopped(const char* who) {
   if constexpr (kChecked) checkWorldStopped(who);
-}
-inline void assertOwnsP(const char* who) {
-  if constexpr (kChecked) checkOwnsP(who);
 }
 
 }  // namespace gort::internal

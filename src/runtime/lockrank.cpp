@@ -163,8 +163,6 @@ void releaseFrom(int i, const mutex* l) {
 
 }  // namespace
 
-const char* lockRankName(LockRank r) { return kNames[int(r)]; }
-
 void lockRankAcquire(const mutex* l, LockRank r) {
   if (stopped.load(std::memory_order_relaxed)) return;
   for (int i = 0; i < held.n; i++) {

@@ -42,8 +42,6 @@ enum class LockRank : uint8_t {
   count
 };
 
-const char* lockRankName(LockRank r);
-
 // Checked builds only (lock_futex.hpp calls these): check and record an
 // acquire of l; record a successful trylock; forget l at its release.
 void lockRankAcquire(const mutex* l, LockRank r);

@@ -1,7 +1,7 @@
 // sys_amd64.cpp: linux/amd64 implementations of the back-end contract in
 // sys_amd64.hpp. The switch-frame layout is asm_amd64.h's; the signal
 // context is the kernel's ucontext_t.
-#include "runtime/sys_amd64.hpp"
+#include "runtime/arch.hpp"  // and so sys_amd64.hpp
 
 #include <cpuid.h>
 #include <ucontext.h>

@@ -30,12 +30,6 @@
 #include <cstring>
 
 namespace gort::internal {
-struct g;
-}  // namespace gort::internal
-
-extern "C" __attribute__((tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g;
-
-namespace gort::internal {
 
 // The thread pointer is re-read on every call: a G can move between threads
 // at any runtime call, and a cached TLS address would be another thread's.

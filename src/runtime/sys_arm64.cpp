@@ -3,7 +3,7 @@
 // context is the kernel's ucontext_t, whose uc_mcontext.__reserved area
 // holds tagged records (FPSIMD, SVE, ESR, ..., and an extra_context record
 // pointing past the frame when the state outgrows it).
-#include "runtime/sys_arm64.hpp"
+#include "runtime/arch.hpp"  // and so sys_arm64.hpp
 
 #include <pthread.h>
 #include <signal.h>
