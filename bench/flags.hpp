@@ -18,4 +18,19 @@ inline void parseFlag(int argc, char** argv, const char* name, long* v) {
   }
 }
 
+// Go's syntax for a boolean flag: -name, -name=true|false (also 1|0).
+inline void parseBoolFlag(int argc, char** argv, const char* name, bool* v) {
+  std::string a = std::string("-") + name, b = "-" + a;
+  for (int i = 1; i < argc; i++) {
+    std::string s = argv[i];
+    for (const std::string& f : {a, b}) {
+      if (s == f) *v = true;
+      if (s.rfind(f + "=", 0) == 0) {
+        std::string val = s.substr(f.size() + 1);
+        *v = val == "true" || val == "1" || val == "t" || val == "T" || val == "TRUE" || val == "True";
+      }
+    }
+  }
+}
+
 }  // namespace gortbench

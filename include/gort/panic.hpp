@@ -261,6 +261,9 @@ auto func(F&& body) {
 
 namespace internal {
 [[noreturn]] void panicIndex(long long i, long long len);
+[[noreturn]] void panicSliceAcap(long long hi, long long cap);  // s[:hi], hi > cap(s)
+[[noreturn]] void panicSliceB(long long lo, long long hi);      // s[lo:hi], lo > hi or lo < 0
+[[noreturn]] void panicMakeslice(const char* what);             // "len" or "cap"
 [[noreturn]] void panicNilDeref();
 [[noreturn]] void panicDivide();
 }  // namespace internal

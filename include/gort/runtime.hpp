@@ -47,6 +47,31 @@ void UnlockOSThread();
 int64_t GoID();  // gort extension: the current goroutine's id (0 off-goroutine)
 
 std::string Version();
+
+// Go's runtime.MemStats. Read without stopping the world, from counters the
+// allocator keeps per P: each field is exact for the moment it was read,
+// but fields read a moment apart may disagree by an allocation in flight.
+// The collector's fields (NextGC, NumGC, pauses) stay zero until the
+// collector lands; Lookups and BuckHashSys are always zero, as in Go.
+struct MemStats {
+  uint64_t Alloc = 0, TotalAlloc = 0, Sys = 0, Lookups = 0, Mallocs = 0, Frees = 0;
+  uint64_t HeapAlloc = 0, HeapSys = 0, HeapIdle = 0, HeapInuse = 0, HeapReleased = 0, HeapObjects = 0;
+  uint64_t StackInuse = 0, StackSys = 0;
+  uint64_t MSpanInuse = 0, MSpanSys = 0, MCacheInuse = 0, MCacheSys = 0;
+  uint64_t BuckHashSys = 0, GCSys = 0, OtherSys = 0;
+  uint64_t NextGC = 0, LastGC = 0, PauseTotalNs = 0;
+  uint64_t PauseNs[256] = {}, PauseEnd[256] = {};
+  uint32_t NumGC = 0, NumForcedGC = 0;
+  double GCCPUFraction = 0;
+  bool EnableGC = true, DebugGC = false;
+  struct SizeClass {
+    uint32_t Size = 0;
+    uint64_t Mallocs = 0, Frees = 0;
+  };
+  SizeClass BySize[61];
+};
+void ReadMemStats(MemStats* m);
+
 inline constexpr const char* GOOS = "linux";
 inline constexpr const char* GOARCH = "amd64";
 

@@ -156,6 +156,21 @@ std::string printException(const std::exception_ptr& e) {
                              std::to_string(len)));
 }
 
+[[noreturn]] void panicSliceAcap(long long hi, long long cap) {
+  gort::panic(runtime::Error("runtime error: slice bounds out of range [:" + std::to_string(hi) + "] with capacity " +
+                             std::to_string(cap)));
+}
+
+[[noreturn]] void panicSliceB(long long lo, long long hi) {
+  // Go names only the low bound when it is negative: "[-1:]".
+  std::string hiText = lo < 0 ? "" : std::to_string(hi);
+  gort::panic(runtime::Error("runtime error: slice bounds out of range [" + std::to_string(lo) + ":" + hiText + "]"));
+}
+
+[[noreturn]] void panicMakeslice(const char* what) {
+  gort::panic(runtime::Error(std::string("runtime error: makeslice: ") + what + " out of range"));
+}
+
 // Go's nil dereference is a fault, and its report says so: the same
 // "[signal SIGSEGV ... addr=0x0 pc=...]" line, with the pc of the check.
 [[noreturn, gnu::noinline]] void panicNilDeref() {

@@ -16,6 +16,10 @@
 #include "runtime/inittask.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/lockrank.hpp"
+#include "runtime/malloc.hpp"
+#include "runtime/mcache.hpp"
+#include "runtime/mheap.hpp"
+#include "runtime/mpagealloc.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
@@ -53,5 +57,14 @@ void TimerHeapAdd(timerHeap* ts, timer* t);
 void TimerHeapDelete(timerHeap* ts, timer* t);
 // The heap property, every timer's idx and ts, and the published minimum.
 bool TimerHeapValid(timerHeap* ts);
+
+// ---- the heap (malloc.cpp, mgcsweep.cpp) ----
+// A collection cycle by hand, until the collector exists: with the world
+// stopped, finish the last sweep, mark the objects holding each of keep
+// (any interior address), and start a new sweep cycle: every other object
+// allocated before the call is free once its span is swept.
+void SweepCycle(const std::vector<const void*>& keep);
+// Sweep every span not yet swept (lazily or by the sweeper).
+void FinishSweep();
 
 }  // namespace gort::internal::exported

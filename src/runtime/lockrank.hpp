@@ -36,6 +36,10 @@ enum class LockRank : uint8_t {
   gSlab,        // the g slab's carving point
   stack,        // the stack pools
   pollCache,    // the pollDesc free list
+  allocNoP,     // the mcache of threads without a P (malloc.cpp)
+  mcentral,     // an mcentral's span lists
+  mheap,        // mheap.lock: pages, arenas, span records
+  gcBits,       // the mark-bit arenas (mheap.cpp)
   sig,          // the signal table
   symtab,       // libbacktrace's lookups (traceback.cpp)
   leaf,         // any lock under which no other is taken (tests' own locks)

@@ -66,6 +66,7 @@
 #include "gort/syscall.hpp"
 #include "runtime/export_test.hpp"
 #include "runtime/inittask.hpp"
+#include "runtime/mcache.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
@@ -2044,6 +2045,14 @@ namespace {
 
 // Changes the number of Ps to nprocs. World stopped, sched.lock held. Returns
 // the list of Ps with local work (to be started).
+p* newP(int32_t id, uint32_t status) {
+  p* pp = new p();
+  pp->id = id;
+  pp->status.store(status, std::memory_order_relaxed);
+  pp->mcache = allocmcache();
+  return pp;
+}
+
 p* procresize(int32_t nprocs) {
   assertWorldStopped("procresize");
   assertLockHeld(&sched.lock, "procresize");
@@ -2052,11 +2061,7 @@ p* procresize(int32_t nprocs) {
   if (nprocs > old) {
     auto** np = new p*[nprocs];
     for (int32_t i = 0; i < old; i++) np[i] = allp[i];
-    for (int32_t i = old; i < nprocs; i++) {
-      np[i] = new p();
-      np[i]->id = i;
-      np[i]->status.store(_Pgcstop, std::memory_order_relaxed);
-    }
+    for (int32_t i = old; i < nprocs; i++) np[i] = newP(i, _Pgcstop);
     // The old array stays allocated: a thief that loaded it before the
     // stop may still be reading it.
     retiredAllp->push_back(allp);
@@ -2075,6 +2080,8 @@ p* procresize(int32_t nprocs) {
       pp->gFreeCount = 0;
     }
     stackcacheRelease(pp);
+    freemcache(pp->mcache);
+    pp->mcache = nullptr;
     moveTimers(&allp[0]->timers, &pp->timers);
     goroutines.fetch_add(pp->ngoroutines.exchange(0), std::memory_order_relaxed);
     {
@@ -2281,10 +2288,7 @@ void schedinit() {
   {
     lockGuard sl(&sched.lock);
     auto** np = new p*[procs];
-    for (int32_t i = 0; i < procs; i++) {
-      np[i] = new p();
-      np[i]->id = i;
-    }
+    for (int32_t i = 0; i < procs; i++) np[i] = newP(i, _Pidle);
     allp = np;
     setGomaxprocs(procs);
     for (int32_t i = procs - 1; i >= 0; i--) pidleput(allp[i]);

@@ -246,6 +246,7 @@ struct alignas(64) p {
   uintptr_t gSlabNext = 0, gSlabEnd = 0;  // batch of unused g memory (malg)
   std::atomic<int64_t> ngoroutines{0};    // goroutines started minus exited here
   timerHeap timers;                       // this P's timers (time.cpp)
+  struct mcache* mcache = nullptr;        // this P's allocation cache (malloc.cpp)
   // sysmon's view (preempt.cpp): the schedtick it last saw and since when.
   uint32_t sysmonSchedtick = 0;
   int64_t sysmonSchedwhen = 0;

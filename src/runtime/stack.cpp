@@ -35,6 +35,7 @@
 // Locks: stackLock guards the pools only: nothing is taken under it
 // (lockrank.cpp).
 #include "runtime/stack.hpp"
+#include "runtime/malloc.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -182,6 +183,7 @@ StackSlot* carve(size_t size) {
   auto* s = new StackSlot();
   s->lo = guard + guardBytes();
   s->hi = guard + slotBytes;
+  heapStats().stackInuse.fetch_add(s->hi - s->lo, std::memory_order_relaxed);  // slots are never uncarved
   return s;
 }
 
@@ -250,7 +252,7 @@ void stackScavenge(int64_t now, int64_t ageNs) {
     for (StackSlot* s = fp.head; s; s = s->next) {
       if (s->trimmed || now - s->freedAt < ageNs) continue;
       size_t len = s->hi - pageSize() - s->lo;
-      if (len) madvise(reinterpret_cast<void*>(s->lo), len, debug.madvdontneed ? MADV_DONTNEED : MADV_FREE);
+      if (len) sysUnused(reinterpret_cast<void*>(s->lo), len);
       s->trimmed = true;
     }
   }
