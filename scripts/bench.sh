@@ -68,14 +68,17 @@ if [ ${#targets[@]} -gt 0 ]; then
   cmake --build "$build/gort" -j 2 --target "${targets[@]}"
 fi
 
-# run_one WORKLOAD IMPL P ROUND ARGS...: one run; appends its result line.
+# run_one WORKLOAD IMPL P ROUND CONFIG ENV ARGS...: one run (IMPL go, gort,
+# or baseline: gort's program with the workload's baseline flags among
+# ARGS); appends its result line.
 run_one() {
-  local w=$1 impl=$2 p=$3 round=$4 config=$5
-  shift 5
+  local w=$1 impl=$2 p=$3 round=$4 config=$5 envs=$6
+  shift 6
   local bin=$build/anchors/$w
-  [ "$impl" = gort ] && bin=$build/gort/bench/$w
+  [ "$impl" != go ] && bin=$build/gort/bench/$w
   local out
-  if out=$(GOMAXPROCS=$p timeout "$run_timeout" "$bin" "$@" </dev/null 2>&1 | tail -n 1); then
+  read -r -a envs <<<"$envs"
+  if out=$(env GOMAXPROCS="$p" "${envs[@]}" timeout "$run_timeout" "$bin" "$@" </dev/null 2>&1 | tail -n 1); then
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$config" "$p" "$impl" "$round" "$out" >>"$raw"
   else
     printf '%s\t%s\t%s\t%s\t%s\tFAILED %s\n' "$w" "$config" "$p" "$impl" "$round" "$out" >>"$raw"
@@ -93,14 +96,18 @@ for w in "${workloads[@]}"; do
   fi
   echo "== $w"
   # One line per configuration: a name and the flags both programs get.
-  while IFS=$'\t' read -r config flags; do
+  while IFS=$'\t' read -r config flags envs baseline; do
     read -r -a args <<<"$flags"
+    read -r -a baseArgs <<<"$baseline"
     for p in $procs; do
       for ((r = 1; r <= rounds; r++)); do
         if ((r % 2)); then order=(go gort); else order=(gort go); fi
         for impl in "${order[@]}"; do
-          run_one "$w" "$impl" "$p" "$r" "$config" "${args[@]}"
+          run_one "$w" "$impl" "$p" "$r" "$config" "$envs" "${args[@]}"
         done
+        if [ ${#baseArgs[@]} -gt 0 ]; then
+          run_one "$w" baseline "$p" "$r" "$config" "$envs" "${args[@]}" "${baseArgs[@]}"
+        fi
       done
     done
   done < <(python3 "$report" --configs "$w")

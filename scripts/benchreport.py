@@ -49,7 +49,10 @@ class Metric:
 
 NUM = r"([0-9]+(?:\.[0-9]+)?)"
 
-# name -> (configs [(name, flags)], metrics). Targets: issue 2 (spawn, skynet,
+# name -> (configs [(name, flags)], metrics[, options]). options: "env", the
+# environment both programs run in; "baseline", (label, flags): a third run
+# of gort's program with those flags added (alloc's glibc malloc/free),
+# reported beside Go and gort. Targets: issue 2 (spawn, skynet,
 # mutex, idle), issue 3 (pingpong, chanbuf, selectfan), issue 4 (timers,
 # echo), issue 6 (deferpanic); the GC workloads have none yet.
 WORKLOADS = {
@@ -71,6 +74,10 @@ WORKLOADS = {
         Metric("defer ns/call", r"defer=" + NUM, ratio_max=2.0),
         Metric("panic+recover ns/call", r"panic_recover=" + NUM),
     ]),
+    "alloc": ([(f"size={size} scan={scan}", f"-size={size} -scan={scan}")
+               for size in (16, 64, 256) for scan in ("true", "false")],
+              [Metric("ns/alloc", NUM + r" ns/alloc", ratio_max=0.7)],
+              {"env": "GOGC=off", "baseline": ("glibc", "-glibc=true")}),
     "binarytrees": ([("n=18", "-n=18")], [
         Metric("ms", NUM + r" ms gcs"),
         Metric("max pause ms", r"max_pause=" + NUM),
@@ -135,8 +142,13 @@ def median_of(lines, metric):
     return (statistics.median(vals) if vals else None), failed
 
 
+def options(name):
+    entry = WORKLOADS[name]
+    return entry[2] if len(entry) > 2 else {}
+
+
 def rows_for(name, runs):
-    configs, metrics = WORKLOADS[name]
+    configs, metrics = WORKLOADS[name][:2]
     if (name, "-", "-", "gort") in runs:
         return None  # not yet implemented
     rows = []
@@ -157,7 +169,9 @@ def rows_for(name, runs):
                         met = ratio >= bound
                     elif kind == "gort<=":
                         met = gort <= bound
+                base, _ = median_of(runs.get((name, config, str(procs), "baseline"), []), metric)
                 rows.append({"config": config, "procs": procs, "metric": metric.label, "go": go, "gort": gort,
+                             "baseline": base,
                              "ratio": ratio, "target": target, "met": met,
                              "failed": go_failed + gort_failed})
     return rows
@@ -184,12 +198,18 @@ def section(name, rows, when, rounds):
     if rows is None:
         return head + "gort program not yet implemented (`bench/" + name + ".cpp`).\n<!-- /bench -->\n"
     configs = {r["config"] for r in rows}
-    lines = [head, f"Measured {when}; median of {rounds} alternating rounds.\n\n",
-             "| " + ("flags | " if len(configs) > 1 else "") + "GOMAXPROCS | metric | Go | gort | gort/Go | target | result |\n",
-             "|" + ("---|" if len(configs) > 1 else "") + "---|---|---:|---:|---:|---|---|\n"]
+    base = options(name).get("baseline")
+    env = options(name).get("env")
+    lines = [head, f"Measured {when}; median of {rounds} alternating rounds" + (f", both with {env}" if env else "") +
+             ".\n\n",
+             "| " + ("flags | " if len(configs) > 1 else "") + "GOMAXPROCS | metric | Go | gort | " +
+             (f"{base[0]} | " if base else "") + "gort/Go | target | result |\n",
+             "|" + ("---|" if len(configs) > 1 else "") + "---|---|---:|---:|" + ("---:|" if base else "") +
+             "---:|---|---|\n"]
     for r in rows:
         lines.append("| " + (f"{r['config']} | " if len(configs) > 1 else "") +
-                     f"{r['procs']} | {r['metric']} | {fmt(r['go'])} | {fmt(r['gort'])} | {fmt(r['ratio'])} | "
+                     f"{r['procs']} | {r['metric']} | {fmt(r['go'])} | {fmt(r['gort'])} | " +
+                     (f"{fmt(r.get('baseline'))} | " if base else "") + f"{fmt(r['ratio'])} | "
                      f"{target_text(r['target'])} | {met_text(r)} |\n")
     lines.append("<!-- /bench -->\n")
     return "".join(lines)
@@ -261,8 +281,10 @@ def main():
     if args.list:
         print("\n".join(WORKLOADS))
     elif args.configs:
+        opts = options(args.configs)
+        base = opts.get("baseline", ("", ""))[1]
         for config, flags in WORKLOADS[args.configs][0]:
-            print(f"{config}\t{flags}")
+            print(f"{config}\t{flags}\t{opts.get('env', '')}\t{base}")
     elif args.write:
         write(args)
     else:

@@ -25,6 +25,11 @@ int SetMaxThreads(int threads);
 // to the calling goroutine only, as in Go.
 bool SetPanicOnFault(bool enabled);
 
+// FreeOSMemory returns as much free heap memory to the operating system as
+// it can, at once. (Go's also forces a collection first; with no collector
+// yet, the free memory is what the heap has not handed out.)
+void FreeOSMemory();
+
 // SetTraceback sets how much a crash prints: "none", "single", "all",
 // "system", "crash" or a number, as GOTRACEBACK does; it cannot lower the
 // level GOTRACEBACK set in the environment.

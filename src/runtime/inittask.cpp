@@ -29,17 +29,12 @@
 // records need no lock after sealing. The registry is never destroyed: init
 // objects in other translation units may be destroyed after it otherwise.
 //
-// inittrace's byte count: gort has no allocator of its own yet, so it cannot
-// count what one goroutine allocates as Go's mallocgc does. It reports the
-// growth of the whole process's malloc heap while the package initialises
-// (bytes in use after minus before, mallinfo2; the sanitizer allocator's
-// counter in sanitizer builds), clamped at zero: memory an initialiser
-// allocates and frees again is not counted, other threads' allocations are.
-// The number of allocations cannot be measured honestly from outside malloc,
-// so the "N allocs" field of Go's line is left out rather than invented.
+// inittrace's counts are Go's: what the initialising goroutine allocates on
+// gort's heap (gort::New, make_slice; malloc.cpp counts while
+// inittraceAllocs names the goroutine), in allocations and bytes after
+// size-class rounding. Memory taken with C++ new or malloc is not gort's
+// heap and is not counted.
 #include "gort/init.hpp"
-
-#include <malloc.h>
 
 #include <atomic>
 #include <cstddef>
@@ -51,13 +46,9 @@
 #include <unordered_map>
 #include <vector>
 
-#if defined(GORT_ASAN) || defined(GORT_TSAN)
-// The sanitizers' allocator statistics (sanitizer/allocator_interface.h,
-// which GCC does not install).
-extern "C" size_t __sanitizer_get_current_allocated_bytes();
-#endif
 
 #include "runtime/inittask.hpp"
+#include "runtime/malloc.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/print.hpp"
@@ -243,32 +234,24 @@ std::vector<PackageRecord*> plan() {
 
 // ---- run -----------------------------------------------------------------------------
 
-int64_t heapInUse() {
-#if defined(GORT_ASAN) || defined(GORT_TSAN)
-  return int64_t(__sanitizer_get_current_allocated_bytes());
-#else
-  struct mallinfo2 mi = mallinfo2();
-  return int64_t(mi.uordblks + mi.hblkhd);
-#endif
-}
-
 void runPackage(const PackageRecord* pkg) {
   if (pkg->varOrder.empty() && pkg->inits.empty()) return;  // Go: no initTask fns
   bool trace = debug.inittrace > 0;
-  int64_t start = 0, heapBefore = 0;
+  int64_t start = 0;
   if (trace) {
-    heapBefore = heapInUse();
+    inittraceAllocs.bytes = inittraceAllocs.allocs = 0;
+    inittraceAllocs.gp.store(getg(), std::memory_order_relaxed);
     start = nanotime();
   }
   for (const VarRecord* v : pkg->varOrder) v->init();
   for (void (*fn)() : pkg->inits) fn();
   if (trace) {
     int64_t end = nanotime();
-    int64_t grown = heapInUse() - heapBefore;
+    inittraceAllocs.gp.store(nullptr, std::memory_order_relaxed);
     std::string line = std::string("init ") + pkg->path + " @" +
                        fmtNSAsMS(uint64_t(start - runtimeNanotimeStart())) + " ms, " +
-                       fmtNSAsMS(uint64_t(end - start)) + " ms clock, " +
-                       std::to_string(grown > 0 ? grown : 0) + " bytes\n";
+                       fmtNSAsMS(uint64_t(end - start)) + " ms clock, " + std::to_string(inittraceAllocs.bytes) +
+                       " bytes, " + std::to_string(inittraceAllocs.allocs) + " allocs\n";
     printstr(line.c_str());
   }
 }

@@ -49,6 +49,7 @@ std::once_flag heapOnce;
 void mallocinitOnce() {
   mheapInit();
   noP.cache = allocmcacheInit();
+  noteHeapStarted();
 }
 
 // nextFreeFast: a free slot of s from its allocCache, or 0 if the cache is
@@ -153,8 +154,6 @@ void* mallocOn(mcache* c, uintptr_t size, const Type* typ, bool needzero, g* gp)
       full = alignUp(size, kPageSize);
     }
   }
-  c->stats.totalAllocBytes.add(full);
-  c->stats.totalAllocCount.add(1);
   if (__builtin_expect(inittraceAllocs.gp.load(std::memory_order_relaxed) != nullptr, 0) &&
       inittraceAllocs.gp.load(std::memory_order_relaxed) == gp) {
     inittraceAllocs.bytes += full;

@@ -85,6 +85,13 @@ struct HeapStats {
 };
 HeapStats& heapStats();
 
+// The scavenger (mgcscavenge.cpp): sysmon's periodic call, and returning
+// every free page at once (debug::FreeOSMemory). noteHeapStarted: the heap
+// exists, so sysmon's calls have work to look at.
+void scavengeTick(int64_t now);
+void scavengeAll();
+void noteHeapStarted();
+
 // OS memory (mem_linux.cpp). sysAlloc maps n bytes read-write and adds them
 // to *sysStat; sysReserve takes address space only (null on failure);
 // sysMap makes reserved space usable; sysUnused returns pages' memory to
@@ -94,6 +101,9 @@ void* sysReserve(void* hint, uintptr_t n);
 void sysMap(void* v, uintptr_t n);
 void sysUnused(void* v, uintptr_t n);
 void sysFree(void* v, uintptr_t n);
+// Ask for transparent huge pages (where THP is in "madvise" mode): the heap
+// faults in 2 MiB at a time, a fraction of the page faults.
+void sysHugePage(void* v, uintptr_t n);
 [[noreturn]] void outOfMemory(uintptr_t n);
 
 }  // namespace gort::internal

@@ -104,9 +104,7 @@ void freemcache(mcache* c) {
   }
   for (auto [into, from] : {std::pair{&deadStats.tinyAllocs, &s.tinyAllocs}, {&deadStats.largeAlloc, &s.largeAlloc},
                             {&deadStats.largeAllocCount, &s.largeAllocCount}, {&deadStats.largeFree, &s.largeFree},
-                            {&deadStats.largeFreeCount, &s.largeFreeCount},
-                            {&deadStats.totalAllocBytes, &s.totalAllocBytes},
-                            {&deadStats.totalAllocCount, &s.totalAllocCount}}) {
+                            {&deadStats.largeFreeCount, &s.largeFreeCount}}) {
     fold(*into, *from);
   }
   c->nextFree = cacheFree;

@@ -32,7 +32,6 @@ struct mcacheStats {
   ownedCounter tinyAllocs;  // allocations packed into tiny blocks
   ownedCounter largeAlloc, largeAllocCount;  // bytes, objects
   ownedCounter largeFree, largeFreeCount;
-  ownedCounter totalAllocBytes, totalAllocCount;  // inittrace reads these (all classes, tiny included)
 };
 
 struct mcache {

@@ -50,6 +50,8 @@ void sysUnused(void* v, uintptr_t n) {
   madvise(v, n, MADV_DONTNEED);
 }
 
+void sysHugePage(void* v, uintptr_t n) { madvise(v, n, MADV_HUGEPAGE); }
+
 void sysFree(void* v, uintptr_t n) { munmap(v, n); }
 
 }  // namespace gort::internal

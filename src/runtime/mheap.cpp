@@ -277,6 +277,7 @@ uintptr_t reserveArenas(uintptr_t n, uintptr_t* hint) {
 
 void mheap::addPages(uintptr_t base, uintptr_t size) {
   sysMap(reinterpret_cast<void*>(base), size);
+  sysHugePage(reinterpret_cast<void*>(base), size);
   san::registerRootRegion(reinterpret_cast<void*>(base), size);  // objects may own malloc memory
   pages.grow(base, size);
   heapStats().heapSys.fetch_add(size, std::memory_order_relaxed);

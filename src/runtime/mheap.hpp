@@ -116,7 +116,7 @@ struct mheap {
   uintptr_t curArenaBase = 0, curArenaEnd = 0;  // lock: reserved, not yet grown into
   uintptr_t nextArenaHint = 0;                  // lock
   mcentral central[kNumSpanClasses];
-  uint32_t scavengeCursor = 0;  // mgcscavenge.cpp
+  uintptr_t scavengeCursor = 0;  // lock: mgcscavenge.cpp's next chunk to search below (0: start over)
 
   // A span of npages for spanclass (sizeclass 0: one large object). On a P
   // the small ones come from its page cache without the heap lock.

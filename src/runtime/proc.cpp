@@ -66,6 +66,7 @@
 #include "gort/syscall.hpp"
 #include "runtime/export_test.hpp"
 #include "runtime/inittask.hpp"
+#include "runtime/malloc.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
@@ -2448,6 +2449,7 @@ void* sysmon(void*) {
       schedtrace(debug.scheddetail > 0);
     }
     preemptLongRunning(now);
+    scavengeTick(now);
     if (now - lastScavenge >= kStackColdAge) {
       lastScavenge = now;
       stackScavenge(now, kStackColdAge);
