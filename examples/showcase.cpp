@@ -23,7 +23,9 @@
 
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
+#include "gort/new.hpp"
 #include "gort/runtime.hpp"
+#include "gort/slice.hpp"
 #include "gort/select.hpp"
 #include "gort/sync.hpp"
 #include "gort/time.hpp"
@@ -201,6 +203,48 @@ void runSleepers() {
   report("sleepers", start, buf);
 }
 
+// ---- a tree on gort's heap ------------------------------------------------------------
+
+struct TreeNode {
+  gort::Ptr<TreeNode> left, right;
+};
+
+gort::Ptr<TreeNode> makeTree(int depth) {
+  auto n = gort::New<TreeNode>();
+  if (depth > 0) {
+    n->left = makeTree(depth - 1);
+    n->right = makeTree(depth - 1);
+  }
+  return n;
+}
+
+int64_t countNodes(const gort::Ptr<TreeNode>& n) { return n ? 1 + countNodes(n->left) + countNodes(n->right) : 0; }
+
+void runTree() {
+  constexpr int kDepth = 16, kSubtrees = 8;  // 8 subtrees of depth 16, built in parallel
+  auto start = gort::time::Now();
+  auto roots = gort::make_slice<gort::Ptr<TreeNode>>(kSubtrees);
+  gort::sync::WaitGroup wg;
+  for (int i = 0; i < kSubtrees; i++) {
+    wg.Add(1);
+    spawn([&roots, &wg](int i) {
+      roots[i] = makeTree(kDepth);
+      wg.Done();
+    }, i);
+  }
+  wg.Wait();
+  int64_t nodes = 0;
+  for (auto& r : roots) nodes += countNodes(r);
+  gort::runtime::MemStats ms;
+  gort::runtime::ReadMemStats(&ms);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%lld tree nodes with gort::New; heap %.1f MiB in use, %llu objects",
+                static_cast<long long>(nodes), double(ms.HeapAlloc) / (1 << 20),
+                static_cast<unsigned long long>(ms.HeapObjects));
+  report("heap", start, buf);
+  if (nodes != kSubtrees * ((int64_t(1) << (kDepth + 1)) - 1)) std::exit(1);
+}
+
 void showcaseMain() {
   namespace rt = gort::runtime;
   std::printf("gort showcase: %s on %s/%s, GOMAXPROCS=%d, NumCPU=%d\n\n", rt::Version().c_str(), rt::GOOS,
@@ -211,6 +255,7 @@ void showcaseMain() {
   runFanIn();
   runMutex();
   runSleepers();
+  runTree();
   std::printf("\nruntime counters:\n");
   std::printf("  goroutines started      %lld\n", static_cast<long long>(started.load()));
   std::printf("  NumGoroutine now        %d (main + the sieve's parked filters)\n", rt::NumGoroutine());

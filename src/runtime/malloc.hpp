@@ -6,13 +6,14 @@
 //   malloc.cpp      mallocgc: tiny, small and large objects; start-up
 //   mcache.cpp      the per-P cache of spans (no lock on the fast path)
 //   mcentral.cpp    per span class: the spans with free slots, swept or not
-//   mheap.cpp       spans, arenas, the arena index (spanOf, findObject)
+//   mheap.cpp       spans and their records, arenas, the arena index
+//                   (spanOfHeap, findObject), the mark-bit arenas
 //   mpagealloc.cpp  the page allocator (radix tree of free-page summaries)
-//   mpagecache.cpp  the per-P page cache (small spans without the heap lock)
+//                   and the per-P page cache (small spans without the lock)
 //   mgcsweep.cpp    sweeping: mark bits become allocation bits
 //   mgcscavenge.cpp returning free pages to the OS
 //   mstats.cpp      ReadMemStats from the per-P counters
-//   mfixalloc.cpp   fixed-size allocator for the allocator's own records
+//   mem_linux.cpp   the OS's memory calls
 #pragma once
 
 #include <atomic>
