@@ -53,7 +53,8 @@ constexpr MayHold kMayHold[] = {
     {R::gSlab, {R::sched}},
     {R::stack, {R::sched, R::hchan}},  // a direct hand-off starts its partner under the channel lock
     {R::pollCache, {}},
-    {R::allocNoP, {}},
+    {R::sweep, {}},
+    {R::allocNoP, {R::sweep}},
     {R::mcentral, {R::allocNoP, R::sched}},  // procresize flushes a dying P's mcache
     {R::mheap, {R::allocNoP, R::mcentral, R::sched}},
     {R::gcBits, {R::allocNoP, R::mcentral, R::mheap, R::sched}},
@@ -64,7 +65,7 @@ constexpr MayHold kMayHold[] = {
 
 constexpr const char* kNames[] = {"context", "start", "netpollInit", "pollDesc", "timer", "timerRun",
                                   "sched", "timers", "hchan", "semaRoot", "notifyList", "sudog",
-                                  "gFree", "gSlab", "stack", "pollCache", "allocNoP", "mcentral", "mheap", "gcBits", "sig", "symtab", "leaf"};
+                                  "gFree", "gSlab", "stack", "pollCache", "sweep", "allocNoP", "mcentral", "mheap", "gcBits", "sig", "symtab", "leaf"};
 static_assert(std::size(kNames) == kRanks && std::size(kMayHold) == kRanks, "a name and an order row per rank");
 
 using Closure = std::array<uint32_t, kRanks>;  // bit h of [r]: h may be held when r is taken

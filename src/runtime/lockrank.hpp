@@ -36,6 +36,7 @@ enum class LockRank : uint8_t {
   gSlab,        // the g slab's carving point
   stack,        // the stack pools
   pollCache,    // the pollDesc free list
+  sweep,        // sweep cycles against the background sweeper (mgcsweep.cpp)
   allocNoP,     // the mcache of threads without a P (malloc.cpp)
   mcentral,     // an mcentral's span lists
   mheap,        // mheap.lock: pages, arenas, span records

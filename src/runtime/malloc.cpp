@@ -26,6 +26,7 @@
 #include <mutex>
 
 #include "gort/internal/type.hpp"
+#include "runtime/check.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/panic.hpp"
@@ -206,13 +207,15 @@ mcacheStats& sweeperStats() {
   return c ? c->stats : sweeperStatsNoP();
 }
 
+mutex* sharedCacheLock() { return &noP.lock; }
+
 void forEachMcache(void (*fn)(mcache*)) {
   mallocinit();
+  assertLockHeld(&noP.lock, "forEachMcache");
   int32_t procs = gomaxprocs.load(std::memory_order_acquire);
   for (int32_t i = 0; i < procs; i++) {
     if (allp[i]->mcache) fn(allp[i]->mcache);
   }
-  lockGuard guard(&noP.lock);  // threads off the scheduler do not stop with the world
   fn(noP.cache);
 }
 

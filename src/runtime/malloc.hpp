@@ -89,7 +89,7 @@ HeapStats& heapStats();
 // The scavenger (mgcscavenge.cpp): sysmon's periodic call, and returning
 // every free page at once (debug::FreeOSMemory). noteHeapStarted: the heap
 // exists, so sysmon's calls have work to look at.
-void scavengeTick(int64_t now);
+void scavengeTick(int64_t sinceNs);
 void scavengeAll();
 void noteHeapStarted();
 

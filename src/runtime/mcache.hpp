@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "runtime/malloc.hpp"
+#include "runtime/lock_futex.hpp"
 #include "runtime/mpagealloc.hpp"
 
 namespace gort::internal {
@@ -66,7 +67,10 @@ mcacheStats& deadCacheStats();
 // the shared cache's (its lock held, or the world stopped).
 mcacheStats& sweeperStats();
 mcacheStats& sweeperStatsNoP();  // the shared cache's
-// Every P's mcache and the shared one (the world stopped, or sched.lock).
+// Every P's mcache and the shared one: the world stopped and the shared
+// cache's lock held (threads off the scheduler do not stop with the world;
+// they allocate, and sweep, only under that lock).
 void forEachMcache(void (*fn)(mcache*));
+mutex* sharedCacheLock();
 
 }  // namespace gort::internal

@@ -12,7 +12,7 @@
 // counts them as used again.
 //
 // Pacing: sysmon calls scavengeTick at every wake-up (at least every 10 ms)
-// and the scavenger works for 1% of the time since the last call, so it
+// with the time since its last call, and the scavenger works for 1% of it, so it
 // costs about 1% of one CPU while there is memory to return and nothing
 // otherwise. Go runs it on a goroutine that sleeps between units of work;
 // sysmon already wakes on that schedule and needs no P for this.
@@ -22,6 +22,7 @@
 #include "runtime/malloc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/os_linux.hpp"
+#include "runtime/proc.hpp"
 
 namespace gort::internal {
 
@@ -31,7 +32,6 @@ constexpr uintptr_t kScavengeUnitPages = 64 * 1024 / kPageSize;
 constexpr int64_t kScavengeCPUPercent = 1;
 
 std::atomic<bool> heapStarted{false};
-int64_t lastTick = 0;  // sysmon's thread only
 
 uint64_t retained() {
   HeapStats& h = heapStats();
@@ -71,11 +71,9 @@ void scavengeAll() {
   }
 }
 
-void scavengeTick(int64_t now) {
-  int64_t since = now - lastTick;
-  lastTick = now;
+void scavengeTick(int64_t sinceNs) {
   if (!heapStarted.load(std::memory_order_acquire) || retained() <= retainGoal()) return;
-  int64_t budget = since * kScavengeCPUPercent / 100;
+  int64_t budget = sinceNs * kScavengeCPUPercent / 100;
   for (int64_t start = nanotime(); retained() > retainGoal() && nanotime() - start < budget;) {
     if (scavengeOne(kScavengeUnitPages) == 0) return;  // a whole pass found nothing: wait for the next tick
   }
@@ -87,6 +85,9 @@ void noteHeapStarted() { heapStarted.store(true, std::memory_order_release); }
 
 namespace gort::debug {
 
-void FreeOSMemory() { internal::scavengeAll(); }
+void FreeOSMemory() {
+  internal::RuntimeEntry entry;
+  internal::scavengeAll();
+}
 
 }  // namespace gort::debug

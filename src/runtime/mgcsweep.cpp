@@ -2,8 +2,17 @@
 // a span's mark bits say which of its objects live: the sweep makes them the
 // allocation bits, so every unmarked slot is free again, counts the objects
 // freed, and gives a span left empty back to the heap. Spans are swept
-// lazily, by the mcentral that hands them to an mcache, or by finishSweep,
-// which sweeps what is left before the next cycle starts.
+// lazily, by the mcentral that hands them to an mcache; in the background,
+// by sysmon (bgsweepTick, at most 1% of a CPU, Go's bgsweep is as
+// unobtrusive); and by finishSweep, which sweeps what is left before the
+// next cycle starts.
+//
+// sweepLock keeps the background sweeper and a cycle's start apart (Go
+// counts active sweepers for the same purpose): a span must never be
+// claimed under one sweepgen and swept under the next. Sweepers on a P need
+// no such lock: a cycle starts with the world stopped, and a P stops only
+// between allocations. Threads off the scheduler sweep under the shared
+// cache's lock, which the cycle's start holds too.
 //
 // The cycle protocol (sweepgen, mheap.hpp) is driven by the collector:
 // startSweepCycle, with the world stopped, flushes every mcache and moves
@@ -17,7 +26,9 @@
 #include "runtime/export_test.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
+#include "runtime/proc.hpp"
 
 namespace gort::internal {
 
@@ -74,18 +85,44 @@ bool mspan::sweep(bool preserve) {
   return false;
 }
 
-void finishSweep() {
+namespace {
+
+mutex sweepLock{LockRank::sweep};
+std::atomic<bool> sweepPending{false};  // spans may be unswept
+
+// Sweep until every span is swept (true) or the deadline passes.
+bool sweepUntil(int64_t deadline) {
   for (mcentral& c : heap().central) {
     while (c.sweepOne()) {
+      if (deadline && nanotime() >= deadline) return false;
     }
   }
+  return true;
+}
+
+}  // namespace
+
+void finishSweep() {
+  lockGuard guard(&sweepLock);
+  sweepUntil(0);
+  sweepPending.store(false, std::memory_order_relaxed);
 }
 
 void startSweepCycle() {
   assertWorldStopped("startSweepCycle");
+  lockGuard sweeping(&sweepLock);
+  lockGuard shared(sharedCacheLock());
   forEachMcache([](mcache* c) { c->releaseAll(); });
   heap().sweepgen.fetch_add(2, std::memory_order_acq_rel);
   forEachMcache([](mcache* c) { c->flushGen = heap().sweepgen.load(std::memory_order_relaxed); });
+  sweepPending.store(true, std::memory_order_release);
+}
+
+void bgsweepTick(int64_t sinceNs) {
+  if (!sweepPending.load(std::memory_order_acquire)) return;
+  lockGuard guard(&sweepLock);
+  lockGuard shared(sharedCacheLock());  // what it frees is charged to the shared cache's counters
+  if (sweepUntil(nanotime() + sinceNs / 100)) sweepPending.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace gort::internal
@@ -93,6 +130,8 @@ void startSweepCycle() {
 namespace gort::internal::exported {
 
 void SweepCycle(const std::vector<const void*>& keep) {
+  RuntimeEntry entry;
+  finishSweep();
   stopTheWorld("sweep cycle (test)");
   finishSweep();
   nextMarkBitArenaEpoch();
@@ -106,6 +145,9 @@ void SweepCycle(const std::vector<const void*>& keep) {
   startTheWorld();
 }
 
-void FinishSweep() { finishSweep(); }
+void FinishSweep() {
+  RuntimeEntry entry;
+  finishSweep();
+}
 
 }  // namespace gort::internal::exported

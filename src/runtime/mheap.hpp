@@ -155,5 +155,7 @@ void nextMarkBitArenaEpoch();  // before each cycle's marking, once sweeping is 
 // the world stopped, flush the mcaches and begin a new sweep cycle.
 void finishSweep();
 void startSweepCycle();
+// sysmon's background sweeping: 1% of the time since its last call.
+void bgsweepTick(int64_t sinceNs);
 
 }  // namespace gort::internal

@@ -7,6 +7,7 @@
 #include "gort/runtime.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
 
 namespace gort::runtime {
@@ -36,6 +37,7 @@ struct Totals {
 }  // namespace
 
 void ReadMemStats(MemStats* m) {
+  internal::RuntimeEntry entry;  // it may start the heap
   Totals t;
   internal::mallocinit();
   int32_t procs = internal::gomaxprocs.load(std::memory_order_acquire);

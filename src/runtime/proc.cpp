@@ -68,6 +68,7 @@
 #include "runtime/inittask.hpp"
 #include "runtime/malloc.hpp"
 #include "runtime/mcache.hpp"
+#include "runtime/mheap.hpp"
 #include "runtime/netpoll.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
@@ -2427,6 +2428,7 @@ void* sysmon(void*) {
   constexpr int64_t kStackColdAge = 5LL * 1000 * 1000 * 1000;
   int64_t lastTrace = 0;  // Go's first SCHED line comes at once ("SCHED 0ms")
   int64_t lastScavenge = nanotime();
+  int64_t lastHeapTick = lastScavenge;
   // Go's back-off: every 20 us while there is work to retake or poll,
   // doubling after 1 ms of idleness up to kTick.
   int64_t delayUs = 20;
@@ -2449,7 +2451,11 @@ void* sysmon(void*) {
       schedtrace(debug.scheddetail > 0);
     }
     preemptLongRunning(now);
-    scavengeTick(now);
+    // The heap's background work: 1% of a CPU each for the sweeper and
+    // the scavenger, while they have any.
+    bgsweepTick(now - lastHeapTick);
+    scavengeTick(now - lastHeapTick);
+    lastHeapTick = now;
     if (now - lastScavenge >= kStackColdAge) {
       lastScavenge = now;
       stackScavenge(now, kStackColdAge);

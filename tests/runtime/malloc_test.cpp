@@ -208,6 +208,22 @@ TEST_P(MallocTest, SweepFreesUnmarkedAndKeepsMarked) {
   });
 }
 
+TEST(Sweeper, BackgroundSweeperFreesWithoutAllocation) {
+  gort::Run([] {
+    ex::FinishSweep();
+    for (int i = 0; i < 10000; i++) gi::mallocgc(96, nullptr, true);
+    MemStats before = readStats();
+    ex::SweepCycle({});
+    // Nobody allocates: sysmon's sweeper frees them.
+    MemStats now = before;
+    for (int i = 0; i < 500 && now.Frees - before.Frees < 10000; i++) {
+      gort::time::Sleep(10 * gort::time::Millisecond);
+      now = readStats();
+    }
+    EXPECT_GE(now.Frees - before.Frees, 10000u);
+  });
+}
+
 TEST(Malloc, MemStatsCountAllocations) {
   gort::Run([] {
     MemStats before = readStats();
