@@ -173,6 +173,15 @@ void pageAlloc::init() {
   }
 }
 
+void pageAlloc::destroy() {
+  for (uintptr_t i = 0; i < (kChunkCount >> kChunksL2Bits); i++) {
+    if (chunks_[i]) munmap(chunks_[i], sizeof(pallocData) << kChunksL2Bits);
+  }
+  munmap(chunks_, sizeof(pallocData*) * (kChunkCount >> kChunksL2Bits));
+  for (int l = 0; l < kSummaryLevels; l++) munmap(levels_[l], sizeof(uint64_t) * levelEntries(l));
+  *this = pageAlloc{};
+}
+
 pallocData* pageAlloc::chunk(uintptr_t ci) const {
   pallocData* l2 = chunks_[ci >> kChunksL2Bits];
   return l2 ? &l2[ci & ((uintptr_t(1) << kChunksL2Bits) - 1)] : nullptr;

@@ -67,6 +67,9 @@ struct pageCache {
 class pageAlloc {
  public:
   void init();  // reserves the summary levels; called once
+  // Unmaps what init and grow mapped (tests' own allocators; the heap's
+  // lives as long as the process).
+  void destroy();
   // First fit of npages; 0 if the heap must grow. *scavenged: how many of
   // the pages had been returned to the OS (they are not any more).
   uintptr_t alloc(uintptr_t npages, uintptr_t* scavenged);

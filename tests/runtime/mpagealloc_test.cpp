@@ -4,6 +4,7 @@
 // cache, and scavenged-page accounting.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -28,8 +29,16 @@ struct Model {
   }
 };
 
-gi::pageAlloc* newAllocator() {
-  auto* a = new gi::pageAlloc();
+struct Destroy {
+  void operator()(gi::pageAlloc* a) const {
+    a->destroy();
+    delete a;
+  }
+};
+using Allocator = std::unique_ptr<gi::pageAlloc, Destroy>;
+
+Allocator newAllocator() {
+  Allocator a(new gi::pageAlloc());
   a->init();
   return a;
 }
@@ -37,7 +46,7 @@ gi::pageAlloc* newAllocator() {
 }  // namespace
 
 TEST(PageAlloc, FirstFitMatchesTheModelUnderFragmentation) {
-  gi::pageAlloc* a = newAllocator();
+  Allocator a = newAllocator();
   constexpr uintptr_t kPages = 8 * gi::kPallocChunkPages;  // 8 chunks, 32 MiB
   a->grow(kBase, kPages * gi::kPageSize);
   Model m{std::vector<bool>(kPages)};
@@ -73,7 +82,7 @@ TEST(PageAlloc, FirstFitMatchesTheModelUnderFragmentation) {
 }
 
 TEST(PageAlloc, WholeHeapRunAndExhaustion) {
-  gi::pageAlloc* a = newAllocator();
+  Allocator a = newAllocator();
   constexpr uintptr_t kPages = 4 * gi::kPallocChunkPages;
   a->grow(kBase, kPages * gi::kPageSize);
   uintptr_t scav = 0;
@@ -89,7 +98,7 @@ TEST(PageAlloc, WholeHeapRunAndExhaustion) {
 }
 
 TEST(PageAlloc, GrowingAgainExtendsRunsAcrossTheBoundary) {
-  gi::pageAlloc* a = newAllocator();
+  Allocator a = newAllocator();
   uintptr_t chunk = gi::kPallocChunkBytes;
   a->grow(kBase, chunk);
   uintptr_t scav = 0;
@@ -100,7 +109,7 @@ TEST(PageAlloc, GrowingAgainExtendsRunsAcrossTheBoundary) {
 }
 
 TEST(PageAlloc, PageCacheTakesA64PageGroup) {
-  gi::pageAlloc* a = newAllocator();
+  Allocator a = newAllocator();
   a->grow(kBase, gi::kPallocChunkBytes);
   uintptr_t scav = 0;
   ASSERT_EQ(a->alloc(3, &scav), kBase);
@@ -120,7 +129,7 @@ TEST(PageAlloc, PageCacheTakesA64PageGroup) {
 }
 
 TEST(PageAlloc, TakeUnscavengedFromTheTop) {
-  gi::pageAlloc* a = newAllocator();
+  Allocator a = newAllocator();
   a->grow(kBase, 2 * gi::kPallocChunkBytes);
   uintptr_t scav = 0;
   uintptr_t all = 2 * gi::kPallocChunkPages;
