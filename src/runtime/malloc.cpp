@@ -32,6 +32,7 @@
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
+#include "runtime/sanitizer.hpp"
 
 namespace gort::internal {
 
@@ -192,7 +193,11 @@ int64_t growCap(int64_t old, int64_t needed, uintptr_t elemSize) {
   p* pp = gp ? gp->mp->pp : nullptr;
   void* x;
   if (pp) {
+    // Goroutines that run on one P in turn share its mcache; the scheduler
+    // orders them, but TSan is not told about P hand-offs: say it here.
+    san::acquire(pp->mcache);
     x = mallocOn(pp->mcache, size, typ, needzero, gp);
+    san::release(pp->mcache);
   } else {
     lockGuard guard(&noP.lock);
     x = mallocOn(noP.cache, size, typ, needzero, gp);
@@ -204,7 +209,9 @@ int64_t growCap(int64_t old, int64_t needed, uintptr_t elemSize) {
 mcacheStats& sweeperStatsNoP() { return noP.cache->stats; }
 mcacheStats& sweeperStats() {
   mcache* c = currentMcache();
-  return c ? c->stats : sweeperStatsNoP();
+  if (!c) return sweeperStatsNoP();
+  san::acquire(&c->stats);  // sweepers on one P in turn (as in mallocgc); mspan::sweep releases
+  return c->stats;
 }
 
 mutex* sharedCacheLock() { return &noP.lock; }

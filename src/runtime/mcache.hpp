@@ -64,7 +64,8 @@ void freemcache(mcache* c);
 // The counters of the caches already freed (mstats.cpp sums them too).
 mcacheStats& deadCacheStats();
 // The counters freed objects are charged to: the current P's, or off a P
-// the shared cache's (its lock held, or the world stopped).
+// the shared cache's (its lock held, or the world stopped). The caller
+// san::release()s them once written.
 mcacheStats& sweeperStats();
 mcacheStats& sweeperStatsNoP();  // the shared cache's
 // Every P's mcache and the shared one: the world stopped and the shared

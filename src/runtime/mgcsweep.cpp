@@ -29,6 +29,7 @@
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
+#include "runtime/sanitizer.hpp"
 
 namespace gort::internal {
 
@@ -63,6 +64,7 @@ bool mspan::sweep(bool preserve) {
   mcentral& central = heap().central[spanclass.v];
   if (sc != 0) {
     stats.nfree[sc].add(nfreed);
+    san::release(&stats);
     if (nfreed) needzero = true;
     if (preserve) return false;
     if (nalloc == 0) {
@@ -76,6 +78,7 @@ bool mspan::sweep(bool preserve) {
     stats.largeFree.add(elemsize);
     stats.largeFreeCount.add(1);
   }
+  san::release(&stats);
   if (preserve) return false;
   if (nfreed) {
     heap().freeSpan(this);
