@@ -78,6 +78,7 @@
 #include "runtime/sigqueue.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/stubs.hpp"
+#include "runtime/trace.hpp"
 #include "runtime/traceback.hpp"
 
 // Only asm (getg/setg in sys_<arch>.hpp) names it: `used` keeps link-time
@@ -225,6 +226,7 @@ void acquirep(p* pp) {
   mp->pp = pp;
   pp->mp = mp;
   pp->status.store(_Prunning, std::memory_order_release);
+  traceProcStart(pp);
 }
 
 p* releasep() {
@@ -233,6 +235,7 @@ p* releasep() {
   if (!pp || pp->mp != mp || pp->status.load(std::memory_order_relaxed) != _Prunning) {
     throw_("releasep: invalid p state");
   }
+  traceProcStop(pp);
   mp->pp = nullptr;
   pp->mp = nullptr;
   pp->status.store(_Pidle, std::memory_order_release);
@@ -677,6 +680,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   gp->preempt = false;
   countGoroutine(pp, +1);
   san::release(gp);  // the go statement happens before the goroutine starts
+  traceGoCreate(gp);
   casgstatus(gp, _Gdead, _Grunnable);
   if (!pp) {
     readyWithoutP(gp);
@@ -753,6 +757,7 @@ void execute(m* mp, g* gp, bool inheritTime) {
   mp->curg = gp;
   gp->mp = mp;
   casgstatus(gp, _Grunnable, _Grunning);
+  traceGoStart(gp);
   gp->waitsince = 0;
   gp->preempt = false;
   if (!inheritTime) mp->pp->schedtick++;
@@ -852,6 +857,7 @@ void switchParked(g* gp, m* mp, g* next, bool inheritTime) {
   mp->curg = next;
   next->mp = mp;
   casgstatus(next, _Grunnable, _Grunning);
+  traceGoStart(next);
   next->waitsince = 0;
   next->preempt = false;
   EhGlobals* eh = mp->ehGlobals;
@@ -920,6 +926,7 @@ g* park_m(g* gp, m* mp) {
   mp->waitunlockf = nullptr;
   mp->waitlock = nullptr;
   if (unlockf && !unlockf(gp, lockp)) {
+    traceGoUnpark(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
     return gp;
   }
@@ -940,6 +947,7 @@ g* gopreempt_m(g* gp, m* mp) {
 }
 
 g* goexit0(g* gp, m* mp) {
+  traceGoEnd();
   casgstatus(gp, _Grunning, _Gdead);
   countGoroutine(mp->pp, -1);
   dropg(gp, mp);
@@ -997,6 +1005,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
   gp->waitreason = reason;
+  traceGoPark(reason);
   mcall(park_m);
 }
 
@@ -1015,6 +1024,7 @@ void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason, bo
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
   gp->waitreason = reason;
+  traceGoPark(reason);
   switchParked(gp, mp, next, inheritTime);
 }
 
@@ -1037,12 +1047,14 @@ void goparkunlock(mutex* l, waitReason reason) {
 
 void gopreempt() {
   RuntimeEntry entry;
+  traceGoPreempt();
   mcall(gopreempt_m);
 }
 
 void goready(g* gp) {
   assertInRuntime();
   san::release(gp);
+  traceGoUnpark(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   p* pp = currentP();
   if (!pp) {
@@ -1379,6 +1391,7 @@ void injectglist(gList* list) {
   if (list->empty()) return;
   for (g* gp = list->head; gp; gp = gp->schedlink) {
     san::release(gp);
+    traceGoUnpark(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
   }
   p* pp = currentP();
@@ -1426,6 +1439,7 @@ g* pollReady() {
   if (!gp) return nullptr;
   injectglist(&list);
   san::release(gp);
+  traceGoUnpark(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   return gp;
 }
@@ -1464,6 +1478,7 @@ bool pollBlocking(m* mp, int64_t pollUntil, g** gpOut) {
   if (g* gp = list.pop()) {
     injectglist(&list);
     san::release(gp);
+    traceGoUnpark(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
     *gpOut = gp;
   }
@@ -1765,6 +1780,7 @@ void lostP(m* mp) {
   mp->pp = nullptr;
   mp->oldp = nullptr;
   mp->retake.store(0, std::memory_order_relaxed);
+  traceLostP(gp);
   casgstatus(gp, _Grunning, _Gsyscall);
   exitsyscall();
 }
@@ -1829,11 +1845,13 @@ bool retakeStray(p* pp, int64_t now) {
   bool moved = mp->inRuntime.load(std::memory_order_relaxed) != 0 || pp->schedtick != tick || pp->mp != mp ||
                mp->curg != gp || pp->status.load(std::memory_order_relaxed) != _Prunning;
   state = 1;
+  int64_t blockedAt = traceBlockTime();
   if (moved) {
     mp->retake.compare_exchange_strong(state, 0, std::memory_order_seq_cst);
     return false;
   }
   if (!mp->retake.compare_exchange_strong(state, 2, std::memory_order_seq_cst)) return false;
+  traceGoSysBlock(pp, blockedAt);
   pp->mp = nullptr;
   pp->status.store(_Pidle, std::memory_order_release);
   strayHandoffs.fetch_add(1, std::memory_order_relaxed);
@@ -1858,6 +1876,7 @@ bool exitsyscallfast(p* oldp) {
   if (oldp) {
     uint32_t expect = _Psyscall;
     if (oldp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+      traceSyscallKeptP(getg());
       acquirep(oldp);
       return true;
     }
@@ -1926,7 +1945,9 @@ uint32_t retake(int64_t now) {
       continue;
     }
     uint32_t expect = _Psyscall;
+    int64_t blockedAt = traceBlockTime();
     if (pp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+      traceGoSysBlock(pp, blockedAt);
       pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
       n++;
       handoffp(pp);
@@ -1957,6 +1978,7 @@ void entersyscall() {
   m* mp = gp->mp;
   if (mp->locks) throw_("entersyscall with runtime locks held");
   p* pp = mp->pp;
+  traceGoSysCall(gp);
   casgstatus(gp, _Grunning, _Gsyscall);
   pp->mp = nullptr;
   mp->oldp = pp;
@@ -1966,7 +1988,9 @@ void entersyscall() {
     // A stop-the-world is waiting for this P: stop it now.
     lock(&sched.lock);
     uint32_t expect = _Psyscall;
+    int64_t blockedAt = traceBlockTime();
     if (sched.stopwait > 0 && pp->status.compare_exchange_strong(expect, _Pgcstop)) {
+      traceGoSysBlock(pp, blockedAt);
       if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
     }
     unlock(&sched.lock);
@@ -1982,6 +2006,7 @@ void exitsyscall() {
   if (exitsyscallfast(oldp)) {
     mp->pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
     casgstatus(gp, _Gsyscall, _Grunning);
+    traceGoSysExit(gp);
     return;
   }
   mcall(exitsyscall0);
@@ -2006,7 +2031,11 @@ void stopTheWorld(const char* reason) {
   for (int32_t i = 0; i < procs; i++) {
     p* pp = allp[i];
     uint32_t s = _Psyscall;
-    if (pp->status.compare_exchange_strong(s, _Pgcstop)) sched.stopwait--;
+    int64_t blockedAt = traceBlockTime();
+    if (pp->status.compare_exchange_strong(s, _Pgcstop)) {
+      traceGoSysBlock(pp, blockedAt);
+      sched.stopwait--;
+    }
   }
   while (p* pp = pidleget()) {
     pp->status.store(_Pgcstop, std::memory_order_relaxed);
@@ -2092,12 +2121,16 @@ p* procresize(int32_t nprocs) {
     mp->pp->status.store(_Prunning, std::memory_order_relaxed);
   } else {
     if (mp->pp) {
+      // To the trace, the caller yields the P that goes and resumes on P 0.
+      traceGoSched();
+      traceProcStop(mp->pp);
       mp->pp->mp = nullptr;
       mp->pp = nullptr;
     }
     allp[0]->mp = nullptr;
     allp[0]->status.store(_Pidle, std::memory_order_relaxed);
     acquirep(allp[0]);
+    if (mp->curg) traceGoStart(mp->curg);
   }
   p* runnablePs = nullptr;
   for (int32_t i = nprocs - 1; i >= 0; i--) {
@@ -2127,6 +2160,7 @@ void startTheWorld() {
   p* runnablePs = procresize(procs);
   sched.gcwaiting.store(0, std::memory_order_release);
   unlock(&sched.lock);
+  traceGomaxprocs(procs);
   while (p* pp = runnablePs) {
     runnablePs = pp->link;
     pp->link = nullptr;
@@ -2537,6 +2571,7 @@ int NumGoroutine() { return int(gcount()); }
 void Gosched() {
   requireGoroutine("runtime.Gosched");
   RuntimeEntry entry;
+  traceGoSched();
   mcall(gosched_m);
 }
 
