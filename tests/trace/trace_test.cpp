@@ -103,6 +103,10 @@ void workload() {
   wg.Wait();
   conn.Close();
   ln.Close();
+  // Shrinking may take the caller's P away: it resumes on P 0.
+  int procs = runtime::GOMAXPROCS(1);
+  runtime::GOMAXPROCS(procs + 1);
+  runtime::GOMAXPROCS(procs);
   auto [ctx, task] = trace::NewTask(context::Background(), "job");
   trace::WithRegion(ctx, "step", [&] { trace::Log(ctx, "cat", "msg"); });
   task.End();
@@ -174,6 +178,9 @@ TEST(TraceTest, GoToolTraceParses) {
   // Every block of theirs was undone by an unblock (syscalls by a sys exit).
   EXPECT_EQ(count("GoUnblock"), kRecv + kSend + kSelect + kSleep + 1 + count("GoBlockNet"));
   EXPECT_GE(byG["ProcStart"].size() + byG["ProcStart"][0], 1u);
+  int gomaxprocs = 0;
+  for (auto& [g, n] : byG["Gomaxprocs"]) gomaxprocs += n;
+  EXPECT_EQ(gomaxprocs, 4);  // at the start, then three changes
   EXPECT_TRUE(task);
   EXPECT_TRUE(region);
   EXPECT_TRUE(log);
