@@ -1,6 +1,6 @@
 // pingpong: two goroutines pass a token back and forth over two unbuffered
 // channels; nanoseconds per round trip (two hand-offs). Mirrors the Go
-// anchor anchors/go/pingpong (same flag, same result line).
+// anchor anchors/go/pingpong (same flags, same result line).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,8 +15,10 @@
 namespace {
 
 long n = 1000000;
+gortbench::TraceFlag* traceFlag;
 
 void run() {
+  traceFlag->start();
   auto ping = gort::make_chan<long>(), pong = gort::make_chan<long>();
   gort::go([ping, pong] {
     for (long v : ping) pong.send(v + 1);
@@ -29,6 +31,7 @@ void run() {
     v = pong.recv();
   }
   auto el = std::chrono::steady_clock::now() - start;
+  traceFlag->stop();
   gort::close(ping);
   if (v != n) throw std::runtime_error("pingpong: bad count");
   std::printf("pingpong: n=%ld %.1f ns/roundtrip\n", n,
@@ -38,6 +41,8 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gortbench::TraceFlag trace(argc, argv);
+  traceFlag = &trace;
   gortbench::parseFlag(argc, argv, "n", &n);
   return gort::Main(argc, argv, run);
 }

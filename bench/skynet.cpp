@@ -1,6 +1,6 @@
 // skynet: a 10-ary tree of goroutines with 1,000,000 leaves; each leaf sends
 // its ordinal on its parent's channel and each node sums its children's.
-// Mirrors anchors/go/skynet (same flag, same result line).
+// Mirrors anchors/go/skynet (same flags, same result line).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +15,7 @@
 namespace {
 
 long size = 1000000;
+gortbench::TraceFlag* traceFlag;
 
 void skynet(gort::chan<long> c, long num, long size, long div) {
   if (size == 1) {
@@ -32,11 +33,13 @@ void skynet(gort::chan<long> c, long num, long size, long div) {
 }
 
 void run() {
+  traceFlag->start();
   auto start = std::chrono::steady_clock::now();
   auto c = gort::make_chan<long>();
   gort::go(skynet, c, 0L, size, 10L);
   long sum = c.recv();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  traceFlag->stop();
   long want = size * (size - 1) / 2;
   if (sum != want) {
     throw std::runtime_error("skynet: got " + std::to_string(sum) + " want " + std::to_string(want));
@@ -47,6 +50,8 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gortbench::TraceFlag trace(argc, argv);
+  traceFlag = &trace;
   gortbench::parseFlag(argc, argv, "n", &size);
   return gort::Main(argc, argv, run);
 }

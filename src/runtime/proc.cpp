@@ -81,6 +81,7 @@
 #include "runtime/sigqueue.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/stubs.hpp"
+#include "runtime/trace.hpp"
 #include "runtime/traceback.hpp"
 
 // Only asm (getg/setg in sys_<arch>.hpp) names it: `used` keeps link-time
@@ -228,6 +229,7 @@ void acquirep(p* pp) {
   mp->pp = pp;
   pp->mp = mp;
   pp->status.store(_Prunning, std::memory_order_release);
+  traceProcStart(pp);
 }
 
 p* releasep() {
@@ -236,6 +238,7 @@ p* releasep() {
   if (!pp || pp->mp != mp || pp->status.load(std::memory_order_relaxed) != _Prunning) {
     throw_("releasep: invalid p state");
   }
+  traceProcStop(pp);
   mp->pp = nullptr;
   pp->mp = nullptr;
   pp->status.store(_Pidle, std::memory_order_release);
@@ -680,6 +683,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   gp->preempt = false;
   countGoroutine(pp, +1);
   san::release(gp);  // the go statement happens before the goroutine starts
+  traceGoCreate(gp);
   casgstatus(gp, _Gdead, _Grunnable);
   if (!pp) {
     readyWithoutP(gp);
@@ -756,6 +760,7 @@ void execute(m* mp, g* gp, bool inheritTime) {
   mp->curg = gp;
   gp->mp = mp;
   casgstatus(gp, _Grunnable, _Grunning);
+  traceGoStart(gp);
   gp->waitsince = 0;
   gp->preempt = false;
   if (!inheritTime) mp->pp->schedtick++;
@@ -855,6 +860,7 @@ void switchParked(g* gp, m* mp, g* next, bool inheritTime) {
   mp->curg = next;
   next->mp = mp;
   casgstatus(next, _Grunnable, _Grunning);
+  traceGoStart(next);
   next->waitsince = 0;
   next->preempt = false;
   EhGlobals* eh = mp->ehGlobals;
@@ -923,6 +929,7 @@ g* park_m(g* gp, m* mp) {
   mp->waitunlockf = nullptr;
   mp->waitlock = nullptr;
   if (unlockf && !unlockf(gp, lockp)) {
+    traceGoUnpark(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
     return gp;
   }
@@ -943,6 +950,7 @@ g* gopreempt_m(g* gp, m* mp) {
 }
 
 g* goexit0(g* gp, m* mp) {
+  traceGoEnd();
   casgstatus(gp, _Grunning, _Gdead);
   countGoroutine(mp->pp, -1);
   dropg(gp, mp);
@@ -1000,6 +1008,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
   gp->waitreason = reason;
+  traceGoPark(reason);
   mcall(park_m);
 }
 
@@ -1018,6 +1027,7 @@ void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason, bo
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
   gp->waitreason = reason;
+  traceGoPark(reason);
   switchParked(gp, mp, next, inheritTime);
 }
 
@@ -1040,12 +1050,14 @@ void goparkunlock(mutex* l, waitReason reason) {
 
 void gopreempt() {
   RuntimeEntry entry;
+  traceGoPreempt();
   mcall(gopreempt_m);
 }
 
 void goready(g* gp) {
   assertInRuntime();
   san::release(gp);
+  traceGoUnpark(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   p* pp = currentP();
   if (!pp) {
@@ -1382,6 +1394,7 @@ void injectglist(gList* list) {
   if (list->empty()) return;
   for (g* gp = list->head; gp; gp = gp->schedlink) {
     san::release(gp);
+    traceGoUnpark(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
   }
   p* pp = currentP();
@@ -1429,6 +1442,7 @@ g* pollReady() {
   if (!gp) return nullptr;
   injectglist(&list);
   san::release(gp);
+  traceGoUnpark(gp);
   casgstatus(gp, _Gwaiting, _Grunnable);
   return gp;
 }
@@ -1467,6 +1481,7 @@ bool pollBlocking(m* mp, int64_t pollUntil, g** gpOut) {
   if (g* gp = list.pop()) {
     injectglist(&list);
     san::release(gp);
+    traceGoUnpark(gp);
     casgstatus(gp, _Gwaiting, _Grunnable);
     *gpOut = gp;
   }
@@ -1768,6 +1783,7 @@ void lostP(m* mp) {
   mp->pp = nullptr;
   mp->oldp = nullptr;
   mp->retake.store(0, std::memory_order_relaxed);
+  traceLostP(gp);
   casgstatus(gp, _Grunning, _Gsyscall);
   exitsyscall();
 }
@@ -1832,11 +1848,13 @@ bool retakeStray(p* pp, int64_t now) {
   bool moved = mp->inRuntime.load(std::memory_order_relaxed) != 0 || pp->schedtick != tick || pp->mp != mp ||
                mp->curg != gp || pp->status.load(std::memory_order_relaxed) != _Prunning;
   state = 1;
+  int64_t blockedAt = traceBlockTime();
   if (moved) {
     mp->retake.compare_exchange_strong(state, 0, std::memory_order_seq_cst);
     return false;
   }
   if (!mp->retake.compare_exchange_strong(state, 2, std::memory_order_seq_cst)) return false;
+  traceGoSysBlock(pp, blockedAt);
   pp->mp = nullptr;
   pp->status.store(_Pidle, std::memory_order_release);
   strayHandoffs.fetch_add(1, std::memory_order_relaxed);
@@ -1861,6 +1879,7 @@ bool exitsyscallfast(p* oldp) {
   if (oldp) {
     uint32_t expect = _Psyscall;
     if (oldp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+      traceSyscallKeptP(getg());
       acquirep(oldp);
       return true;
     }
@@ -1929,7 +1948,9 @@ uint32_t retake(int64_t now) {
       continue;
     }
     uint32_t expect = _Psyscall;
+    int64_t blockedAt = traceBlockTime();
     if (pp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+      traceGoSysBlock(pp, blockedAt);
       pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
       n++;
       handoffp(pp);
@@ -1960,6 +1981,7 @@ void entersyscall() {
   m* mp = gp->mp;
   if (mp->locks) throw_("entersyscall with runtime locks held");
   p* pp = mp->pp;
+  traceGoSysCall(gp);
   casgstatus(gp, _Grunning, _Gsyscall);
   pp->mp = nullptr;
   mp->oldp = pp;
@@ -1969,7 +1991,9 @@ void entersyscall() {
     // A stop-the-world is waiting for this P: stop it now.
     lock(&sched.lock);
     uint32_t expect = _Psyscall;
+    int64_t blockedAt = traceBlockTime();
     if (sched.stopwait > 0 && pp->status.compare_exchange_strong(expect, _Pgcstop)) {
+      traceGoSysBlock(pp, blockedAt);
       if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
     }
     unlock(&sched.lock);
@@ -1985,6 +2009,7 @@ void exitsyscall() {
   if (exitsyscallfast(oldp)) {
     mp->pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
     casgstatus(gp, _Gsyscall, _Grunning);
+    traceGoSysExit(gp);
     return;
   }
   mcall(exitsyscall0);
@@ -2009,7 +2034,11 @@ void stopTheWorld(const char* reason) {
   for (int32_t i = 0; i < procs; i++) {
     p* pp = allp[i];
     uint32_t s = _Psyscall;
-    if (pp->status.compare_exchange_strong(s, _Pgcstop)) sched.stopwait--;
+    int64_t blockedAt = traceBlockTime();
+    if (pp->status.compare_exchange_strong(s, _Pgcstop)) {
+      traceGoSysBlock(pp, blockedAt);
+      sched.stopwait--;
+    }
   }
   while (p* pp = pidleget()) {
     pp->status.store(_Pgcstop, std::memory_order_relaxed);
@@ -2101,12 +2130,16 @@ p* procresize(int32_t nprocs) {
     mp->pp->status.store(_Prunning, std::memory_order_relaxed);
   } else {
     if (mp->pp) {
+      // To the trace, the caller yields the P that goes and resumes on P 0.
+      traceGoSched();
+      traceProcStop(mp->pp);
       mp->pp->mp = nullptr;
       mp->pp = nullptr;
     }
     allp[0]->mp = nullptr;
     allp[0]->status.store(_Pidle, std::memory_order_relaxed);
     acquirep(allp[0]);
+    if (mp->curg) traceGoStart(mp->curg);
   }
   p* runnablePs = nullptr;
   for (int32_t i = nprocs - 1; i >= 0; i--) {
@@ -2136,6 +2169,7 @@ void startTheWorld() {
   p* runnablePs = procresize(procs);
   sched.gcwaiting.store(0, std::memory_order_release);
   unlock(&sched.lock);
+  traceGomaxprocs(procs);
   while (p* pp = runnablePs) {
     runnablePs = pp->link;
     pp->link = nullptr;
@@ -2549,6 +2583,7 @@ int NumGoroutine() { return int(gcount()); }
 void Gosched() {
   requireGoroutine("runtime.Gosched");
   RuntimeEntry entry;
+  traceGoSched();
   mcall(gosched_m);
 }
 

@@ -121,6 +121,11 @@ struct alignas(64) g {
   struct AncestorInfo* ancestors = nullptr;  // GODEBUG=tracebackancestors (traceback.cpp)
   void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
   g* alllink = nullptr;   // allgs chain (append only)
+  // Execution tracer (trace.cpp): the G's event sequence number, which
+  // orders its events across the Ps' buffers, and whether the trace shows
+  // it blocked in a system call (its P was taken) until it runs again.
+  uint64_t traceseq = 0;
+  bool traceSysBlocked = false;
   alignas(16) unsigned char inlineClosure[kClosureInline];
 };
 
@@ -251,6 +256,10 @@ struct alignas(64) p {
   uint32_t sysmonSchedtick = 0;
   int64_t sysmonSchedwhen = 0;
   int64_t sysmonStatNext = 0;  // proc.cpp: when sysmon may next read its M's thread state
+  // Execution tracer (trace.cpp): this P's event buffer, written by
+  // whoever owns the P, and whether the trace shows the P running.
+  struct TraceBuf* tracebuf = nullptr;
+  bool traceRunning = false;
 };
 
 // Global scheduler state.
