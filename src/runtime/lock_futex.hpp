@@ -71,7 +71,7 @@ inline void unlockUncounted(mutex* l) {
 // plain store, then look at l.sleepers; a waiter that finds kLockedPlain
 // counts itself in sleepers and runs membarrier(2), which stands in for
 // the fence the owner leaves out between its store and its load (the
-// asymmetric Dekker of proc.cpp's stray hand-off). One locked instruction
+// asymmetric Dekker of stray.cpp's hand-off). One locked instruction
 // per lock/unlock pair instead of two; under real contention (GOMAXPROCS
 // above 1) the waiters' membarriers would cost more than that saves (see
 // lock_futex.cpp), so plainReleaseLocks is set only while GOMAXPROCS is 1

@@ -32,11 +32,11 @@ void goparkunlock(mutex* l, waitReason reason);
 void goready(g* gp);
 
 // RuntimeEntry brackets runtime code that a goroutine runs and that may use
-// its P or take a runtime lock (proc.cpp, "Runtime entries"): sysmon hands
+// its P or take a runtime lock (stray.cpp, "Runtime entries"): sysmon hands
 // off the P of an M blocked in the kernel only while no entry is open, and
 // the outermost entry takes a P back if that happened. Nesting is cheap.
 // A G that parks inside an entry resumes inside it, possibly on another M.
-[[gnu::cold]] void lostP(m* mp);  // proc.cpp: the outermost entry found retake set
+[[gnu::cold]] void lostP(m* mp);  // stray.cpp: the outermost entry found retake set
 // Returns the G (null off the scheduler), for the matching leaveRuntime.
 inline g* enterRuntime() {
   g* gp = getg();
@@ -73,7 +73,7 @@ class RuntimeEntry {
 // Primitives that need an entry but are called only from inside one
 // (gopark, goready, mcall, the sudog cache, runtime locks) check it in
 // checked builds (debug and sanitizers) instead of paying for a nested one.
-void assertInRuntimeSlow(g* gp);  // proc.cpp: throws unless gp is g0
+void assertInRuntimeSlow(g* gp);  // stray.cpp: throws unless gp is g0
 inline void assertInRuntime() {
   if constexpr (kChecked) {
     g* gp = getg();
@@ -82,6 +82,14 @@ inline void assertInRuntime() {
 }
 // Handed-off Ps of Ms blocked outside syscall::Blocking (tests watch it).
 extern std::atomic<uint64_t> strayHandoffs;
+
+// The stray-call hand-off (stray.cpp) and the scheduler pieces it uses.
+void initStrayHandoff(bool membarrierOn);  // schedinit: on unless membarrier or GODEBUG says no
+void openThreadStat(m* mp);                // minit: the descriptor sysmon watches the thread through
+void closeThreadStat(m* mp);               // mexit
+bool retakeStray(p* pp, int64_t now);      // sysmon: hands off pp if its M is blocked; says so
+bool runqempty(p* pp);                     // nothing in pp's run queue, runnext or inbox
+void handoffp(p* pp);                      // gives away a P whose M blocks or exits
 
 // Run fn(arg) on the current M's g0 stack (no-op switch if already there).
 void systemstack(void (*fn)(void*), void* arg);

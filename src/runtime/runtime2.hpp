@@ -184,7 +184,7 @@ struct alignas(64) m {
   void* tsanFiber = nullptr;
   void* asanFakeStack = nullptr;
   struct EhGlobals* ehGlobals = nullptr;  // this thread's __cxa_eh_globals
-  // Stray blocking calls (proc.cpp, "Runtime entries"). inRuntime > 0 while
+  // Stray blocking calls (stray.cpp, "Runtime entries"). inRuntime > 0 while
   // this M runs runtime code that may use its P (g0 and every RuntimeEntry),
   // 0 while a goroutine's own code runs; only this M's thread writes it.
   // retake: 0, or 1 while sysmon tries to take the P of this M, or 2 once it

@@ -1,8 +1,8 @@
 // Stray blocking calls (beyond Go): a goroutine that
 // blocks its thread in the kernel without syscall::Blocking (a raw sleep, a
 // blocking read, a contended pthread mutex) must not stall the other
-// goroutines: sysmon hands its P to another M (proc.cpp, "stray blocking
-// calls"). Timing bounds are generous: CI is a loaded 2-core machine.
+// goroutines: sysmon hands its P to another M (src/runtime/stray.cpp).
+// Timing bounds are generous: CI is a loaded 2-core machine.
 #include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
