@@ -56,7 +56,7 @@ void mallocinitOnce() {
 
 // nextFreeFast: a free slot of s from its allocCache, or 0 if the cache is
 // spent (the 64-slot group ends) and the slow path must look further.
-inline uintptr_t nextFreeFast(mspan* s) {
+[[gnu::always_inline]] inline uintptr_t nextFreeFast(mspan* s) {
   uint64_t cache = s->allocCache;
   if (cache == 0) return 0;
   uintptr_t bit = uintptr_t(__builtin_ctzll(cache));
@@ -70,7 +70,7 @@ inline uintptr_t nextFreeFast(mspan* s) {
   return s->base() + result * s->elemsize;
 }
 
-uintptr_t nextFree(mcache* c, spanClass spc, mspan** sp) {
+[[gnu::noinline]] uintptr_t nextFree(mcache* c, spanClass spc, mspan** sp) {
   mspan* s = c->alloc[spc.v];
   uintptr_t i = s->nextFreeIndex();
   if (i == s->nelems) {
@@ -85,7 +85,7 @@ uintptr_t nextFree(mcache* c, spanClass spc, mspan** sp) {
   return s->base() + i * s->elemsize;
 }
 
-uintptr_t allocSmall(mcache* c, spanClass spc, bool needzero) {
+[[gnu::always_inline]] inline uintptr_t allocSmall(mcache* c, spanClass spc, bool needzero) {
   mspan* s = c->alloc[spc.v];
   uintptr_t v = nextFreeFast(s);
   if (v == 0) v = nextFree(c, spc, &s);
@@ -118,7 +118,7 @@ uintptr_t allocTiny(mcache* c, uintptr_t size) {
   return v;
 }
 
-uintptr_t allocLarge(mcache* c, uintptr_t size, bool noscan, bool needzero) {
+[[gnu::noinline]] uintptr_t allocLarge(mcache* c, uintptr_t size, bool noscan, bool needzero) {
   uintptr_t npages = alignUp(size, kPageSize) / kPageSize;
   if (npages == 0 || size > (uintptr_t(1) << kHeapAddrBits)) outOfMemory(size);  // overflowed
   spanClass spc = spanClass::make(0, noscan);
@@ -137,7 +137,7 @@ int alignedClass(int sc, uintptr_t align) {
   return sc;
 }
 
-void* mallocOn(mcache* c, uintptr_t size, const Type* typ, bool needzero, g* gp) {
+[[gnu::always_inline]] inline void* mallocOn(mcache* c, uintptr_t size, const Type* typ, bool needzero, g* gp) {
   bool noscan = !typ || !typ->mayHoldPointers();
   uintptr_t align = typ ? typ->align : 8;
   uintptr_t v, full;
