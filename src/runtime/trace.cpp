@@ -465,12 +465,14 @@ std::string tables() {
     if (inserted) nextID++;
     return it->second;
   };
-  std::pmr::vector<SymFrame> frames(std::pmr::new_delete_resource());
   TraceBuf& body = *new TraceBuf;
   for (size_t i = 0; i < kStackSlots; i++) {
     StackEntry* e = tracer.stacks[i].load(std::memory_order_relaxed);
     if (!e) continue;
-    frames.clear();
+    // symbolize allocates the demangled names from the frames' resource;
+    // they are copied into the string table before the next stack.
+    std::pmr::monotonic_buffer_resource names;
+    std::pmr::vector<SymFrame> frames(&names);
     for (int k = 0; k < e->n; k++) symbolize(e->pcs[k], &frames);
     // The hooks' own frames and the runtime's above the user's call.
     auto first = std::find_if(frames.begin(), frames.end(), [](const SymFrame& f) {
