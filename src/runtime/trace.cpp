@@ -148,9 +148,14 @@ struct Tracer {
   std::atomic<TraceBuf*> allBufs{nullptr};
   mutex globalLock{LockRank::leaf};
   TraceBuf* global = nullptr;  // globalLock
-  std::atomic<StackEntry*>* stacks = nullptr;  // kStackSlots
+  // kStackSlots. A table is never freed: a hook running off a P (a
+  // goroutine leaving a system call, sysmon) may still be looking a stack up
+  // in it after Stop; Start makes a new one and the old stays retired.
+  std::atomic<std::atomic<StackEntry*>*> stacks{nullptr};
+  std::vector<std::atomic<StackEntry*>*>* retiredStacks = nullptr;
   std::atomic<uint64_t> nextStackID{1};
   mutex stringsLock{LockRank::leaf};
+  mutex stacksLock{LockRank::leaf};  // entering and finding stacks (stackID)
   std::unordered_map<std::string, uint64_t>* strings = nullptr;  // stringsLock
   uint64_t nextStringID = 1;                                     // stringsLock
   std::atomic<uint64_t> nextTaskID{1};
@@ -211,9 +216,14 @@ uint64_t hashPCs(const uintptr_t* pcs, int n) {
 uint64_t stackID(const uintptr_t* pcs, int n) {
   if (n <= 0) return 0;
   uint64_t h = hashPCs(pcs, n);
+  // Under a lock: the stack already costs microseconds to take, and a
+  // lock-free table's publication is more than a trace needs.
+  lockGuard guard(&tracer.stacksLock);
+  std::atomic<StackEntry*>* stacks = tracer.stacks.load(std::memory_order_acquire);
+  if (!stacks) return 0;
   StackEntry* fresh = nullptr;
   for (int probe = 0; probe < kStackProbes; probe++) {
-    std::atomic<StackEntry*>& slot = tracer.stacks[(h + uint64_t(probe)) & (kStackSlots - 1)];
+    std::atomic<StackEntry*>& slot = stacks[(h + uint64_t(probe)) & (kStackSlots - 1)];
     StackEntry* e = slot.load(std::memory_order_acquire);
     if (!e) {
       if (!fresh) {
@@ -440,9 +450,8 @@ void describeGoroutines(g* me, p* pp) {
 }
 
 void freeTables() {
-  for (size_t i = 0; i < kStackSlots; i++) delete tracer.stacks[i].load(std::memory_order_relaxed);
-  delete[] tracer.stacks;
-  tracer.stacks = nullptr;
+  if (!tracer.retiredStacks) tracer.retiredStacks = new std::vector<std::atomic<StackEntry*>*>();
+  tracer.retiredStacks->push_back(tracer.stacks.exchange(nullptr, std::memory_order_acq_rel));
   delete tracer.strings;
   tracer.strings = nullptr;
 }
@@ -467,7 +476,7 @@ std::string tables() {
   };
   TraceBuf& body = *new TraceBuf;
   for (size_t i = 0; i < kStackSlots; i++) {
-    StackEntry* e = tracer.stacks[i].load(std::memory_order_relaxed);
+    StackEntry* e = tracer.stacks.load(std::memory_order_relaxed)[i].load(std::memory_order_acquire);
     if (!e) continue;
     // symbolize allocates the demangled names from the frames' resource;
     // they are copied into the string table before the next stack.
@@ -512,7 +521,7 @@ bool startTrace(TraceWriteFn write, void* w) {
   if (!tracer.state.compare_exchange_strong(off, 1, std::memory_order_acq_rel)) return false;
   tracer.write = write;
   tracer.w = w;
-  tracer.stacks = new std::atomic<StackEntry*>[kStackSlots]();
+  tracer.stacks.store(new std::atomic<StackEntry*>[kStackSlots](), std::memory_order_release);
   tracer.strings = new std::unordered_map<std::string, uint64_t>();
   tracer.nextStringID = 1;
   tracer.nextStackID.store(1, std::memory_order_relaxed);
