@@ -73,7 +73,11 @@ struct MemStats {
 void ReadMemStats(MemStats* m);
 
 inline constexpr const char* GOOS = "linux";
+#if defined(__aarch64__)
+inline constexpr const char* GOARCH = "arm64";
+#else
 inline constexpr const char* GOARCH = "amd64";
+#endif
 
 }  // namespace runtime
 

@@ -36,4 +36,21 @@ void checkWorldStopped(const char* who) {
   if (sched.gcwaiting.load(std::memory_order_acquire) == 0 || sched.stopwait != 0) broken(who, "the world is not stopped");
 }
 
+void checkOwnsP(const p* pp, const char* who) {
+  g* gp = getg();
+  if (pp->mp && pp->mp != (gp ? gp->mp : nullptr)) broken(who, "the P is held by another M");
+}
+
+void checkCanAllocate(const m* mp) {
+  if (mp && mp->mallocing != 0) throw_("malloc deadlock");
+}
+
+void noAllocEnter(m* mp) {
+  if (mp) mp->mallocing++;
+}
+
+void noAllocLeave(m* mp) {
+  if (mp) mp->mallocing--;
+}
+
 }  // namespace gort::internal

@@ -190,7 +190,10 @@ int64_t growCap(int64_t old, int64_t needed, uintptr_t elemSize) {
   static bool ready = (mallocinit(), true);
   (void)ready;
   g* gp = enterRuntime();
-  p* pp = gp ? gp->mp->pp : nullptr;
+  m* mp = gp ? gp->mp : nullptr;
+  assertCanAllocate(mp);
+  NoAllocRegion inMalloc(mp);
+  p* pp = mp ? mp->pp : nullptr;
   void* x;
   if (pp) {
     // Goroutines that run on one P in turn share its mcache; the scheduler

@@ -184,7 +184,7 @@ bool asyncSafePoint(g* gp, uintptr_t pc, uintptr_t sp) {
   // Inside a runtime entry (a switch half done, a lock about to be taken):
   // only this M's thread writes inRuntime, so the handler reads it exactly.
   if (mp->inRuntime.load(std::memory_order_relaxed) != 0) return false;
-  if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) return false;
+  if (gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) return false;
   if (pc < exeText.lo || pc >= exeText.hi) return false;  // shared objects, vDSO
   if (inRuntimeText(pc) || inAsmStub(pc)) return false;
   return sp >= gp->stk.lo + kPreemptStackRoom && sp <= gp->stk.hi;
@@ -230,7 +230,7 @@ void preemptLongRunning(int64_t now) {
   p** ps = allp;
   for (int32_t i = 0; i < procs; i++) {
     p* pp = ps[i];
-    if (pp->status.load(std::memory_order_relaxed) != _Prunning) continue;
+    if (pp->status.load(std::memory_order_relaxed) != Prunning) continue;
     uint32_t tick = pp->schedtick;
     if (pp->sysmonSchedtick != tick) {
       pp->sysmonSchedtick = tick;

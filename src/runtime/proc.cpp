@@ -104,6 +104,7 @@ std::atomic<int32_t> gomaxprocs{0};
 int32_t ncpu = 1;
 m m0;
 g g0_m0;
+int32_t newprocs = 0;  // pending GOMAXPROCS (sched.lock)
 
 namespace {
 
@@ -111,7 +112,6 @@ std::atomic<bool> started{false};
 mutex startLock{LockRank::start};
 bool mainMode = false;           // gort::Main owns the process (deadlock checks on)
 std::atomic<bool> mainStarted{false};
-int32_t newprocs = 0;            // pending GOMAXPROCS (sched.lock)
 std::vector<p**>* retiredAllp = new std::vector<p**>();  // sched.lock; for late readers (never destroyed)
 
 std::atomic<g*> allgs{nullptr};  // every g ever allocated (append only)
@@ -151,12 +151,12 @@ void wakep();
 
 bool validTransition(uint32_t from, uint32_t to) {
   switch (from) {
-    case _Gidle: return to == _Gdead || to == _Grunnable || to == _Grunning;  // g0 starts running
-    case _Grunnable: return to == _Grunning || to == _Gdead;
-    case _Grunning: return to == _Gwaiting || to == _Grunnable || to == _Gdead || to == _Gsyscall;
-    case _Gsyscall: return to == _Grunning || to == _Grunnable;
-    case _Gwaiting: return to == _Grunnable || to == _Grunning;
-    case _Gdead: return to == _Grunnable || to == _Gidle;
+    case Gidle: return to == Gdead || to == Grunnable || to == Grunning;  // g0 starts running
+    case Grunnable: return to == Grunning || to == Gdead;
+    case Grunning: return to == Gwaiting || to == Grunnable || to == Gdead || to == Gsyscall;
+    case Gsyscall: return to == Grunning || to == Grunnable;
+    case Gwaiting: return to == Grunnable || to == Grunning;
+    case Gdead: return to == Grunnable || to == Gidle;
   }
   return false;
 }
@@ -222,25 +222,25 @@ p* currentP() {
 
 void acquirep(p* pp) {
   m* mp = getm();
-  if (mp->pp || pp->mp || pp->status.load(std::memory_order_relaxed) != _Pidle) {
+  if (mp->pp || pp->mp || pp->status.load(std::memory_order_relaxed) != Pidle) {
     throw_("acquirep: invalid p state");
   }
   mp->pp = pp;
   pp->mp = mp;
-  pp->status.store(_Prunning, std::memory_order_release);
+  pp->status.store(Prunning, std::memory_order_release);
   traceProcStart(pp);
 }
 
 p* releasep() {
   m* mp = getm();
   p* pp = mp->pp;
-  if (!pp || pp->mp != mp || pp->status.load(std::memory_order_relaxed) != _Prunning) {
+  if (!pp || pp->mp != mp || pp->status.load(std::memory_order_relaxed) != Prunning) {
     throw_("releasep: invalid p state");
   }
   traceProcStop(pp);
   mp->pp = nullptr;
   pp->mp = nullptr;
-  pp->status.store(_Pidle, std::memory_order_release);
+  pp->status.store(Pidle, std::memory_order_release);
   return pp;
 }
 
@@ -419,6 +419,7 @@ bool runnextTake(p* pp, g* next) {
 
 // Owner only. next: put gp in runnext (kicking the old runnext to the tail).
 void runqput(p* pp, g* gp, bool next) {
+  assertOwnsP(pp, "runqput");
   if (randomizeScheduler() && next && fastrandn(2) == 0) next = false;
   if (next) {
     g* old = runnextSwap(pp, gp);
@@ -441,6 +442,7 @@ void runqput(p* pp, g* gp, bool next) {
 // runqget without the inbox (procresize, which holds sched.lock that an
 // overflowing runqput would take).
 g* runqgetQueued(p* pp, bool* inheritTime) {
+  assertOwnsP(pp, "runqget");
   g* next = pp->runnext.load(std::memory_order_relaxed);
   if (next && runnextTake(pp, next)) {
     *inheritTime = true;
@@ -480,7 +482,7 @@ uint32_t runqgrab(p* pp, std::atomic<g*>* batch, uint32_t batchHead, bool stealR
         if (next) {
           // The owner is likely about to run it (it just readied it and is
           // parking); give it a moment, or the pair bounces between Ps.
-          if (pp->status.load(std::memory_order_relaxed) == _Prunning) usleep(3);
+          if (pp->status.load(std::memory_order_relaxed) == Prunning) usleep(3);
           if (!pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
             continue;
           }
@@ -638,7 +640,7 @@ NewProc newprocStart(size_t size, size_t align) {
   g* gp = gfget(pp);
   if (!gp) {
     gp = malg(pp);
-    casgstatus(gp, _Gidle, _Gdead);
+    casgstatus(gp, Gidle, Gdead);
   }
   // Under TSan closures always live on the heap: TSan forgets a freed
   // block's history, but not that of a recycled g.
@@ -683,7 +685,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   countGoroutine(pp, +1);
   san::release(gp);  // the go statement happens before the goroutine starts
   traceGoCreate(gp);
-  casgstatus(gp, _Gdead, _Grunnable);
+  casgstatus(gp, Gdead, Grunnable);
   if (!pp) {
     readyWithoutP(gp);
     return;
@@ -758,7 +760,7 @@ void execute(m* mp, g* gp, bool inheritTime) {
   prefetchQueued(mp->pp);
   mp->curg = gp;
   gp->mp = mp;
-  casgstatus(gp, _Grunnable, _Grunning);
+  casgstatus(gp, Grunnable, Grunning);
   traceGoStart(gp);
   gp->waitsince = 0;
   gp->preempt = false;
@@ -798,7 +800,7 @@ g* goexit0(g* gp, m* mp);
 // Finishes the park of prev, which handed this M to the current G.
 void finishHandoff(m* mp, g* prev) {
   mp->handoffFrom = nullptr;
-  casgstatus(prev, _Grunning, _Gwaiting);
+  casgstatus(prev, Grunning, Gwaiting);
   prev->waitsince = sysmonTicks.load(std::memory_order_relaxed);
   prev->mp = nullptr;
   auto unlockf = mp->waitunlockf;
@@ -858,7 +860,7 @@ void switchParked(g* gp, m* mp, g* next, bool inheritTime) {
   mp->handoffFrom = gp;
   mp->curg = next;
   next->mp = mp;
-  casgstatus(next, _Grunnable, _Grunning);
+  casgstatus(next, Grunnable, Grunning);
   traceGoStart(next);
   next->waitsince = 0;
   next->preempt = false;
@@ -920,7 +922,7 @@ void dropg(g* gp, m* mp) {
 }
 
 g* park_m(g* gp, m* mp) {
-  casgstatus(gp, _Grunning, _Gwaiting);
+  casgstatus(gp, Grunning, Gwaiting);
   gp->waitsince = sysmonTicks.load(std::memory_order_relaxed);
   dropg(gp, mp);
   auto unlockf = mp->waitunlockf;
@@ -929,14 +931,14 @@ g* park_m(g* gp, m* mp) {
   mp->waitlock = nullptr;
   if (unlockf && !unlockf(gp, lockp)) {
     traceGoUnpark(gp);
-    casgstatus(gp, _Gwaiting, _Grunnable);
+    casgstatus(gp, Gwaiting, Grunnable);
     return gp;
   }
   return nullptr;
 }
 
 g* gosched_m(g* gp, m* mp) {
-  casgstatus(gp, _Grunning, _Grunnable);
+  casgstatus(gp, Grunning, Grunnable);
   dropg(gp, mp);
   lockGuard guard(&sched.lock);
   globrunqput(gp);
@@ -950,7 +952,7 @@ g* gopreempt_m(g* gp, m* mp) {
 
 g* goexit0(g* gp, m* mp) {
   traceGoEnd();
-  casgstatus(gp, _Grunning, _Gdead);
+  casgstatus(gp, Grunning, Gdead);
   countGoroutine(mp->pp, -1);
   dropg(gp, mp);
   gp->entry = nullptr;
@@ -1003,7 +1005,7 @@ void gopark(bool (*unlockf)(g*, void*), void* lock, waitReason reason) {
   // through waitOnGoroutine; one that does not is a runtime bug.
   if (!gp) throw_("gopark called outside a goroutine");
   m* mp = gp->mp;
-  if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
+  if (gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) throw_("gopark: bad g status");
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
   gp->waitreason = reason;
@@ -1021,7 +1023,7 @@ void goparkHandoff(bool (*unlockf)(g*, void*), void* lock, waitReason reason, bo
     gopark(unlockf, lock, reason);
     return;
   }
-  if (gp->atomicstatus.load(std::memory_order_relaxed) != _Grunning) throw_("gopark: bad g status");
+  if (gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) throw_("gopark: bad g status");
   if (mp->locks) throw_("gopark with runtime locks held");
   mp->waitlock = lock;
   mp->waitunlockf = unlockf;
@@ -1057,7 +1059,7 @@ void goready(g* gp) {
   assertInRuntime();
   san::release(gp);
   traceGoUnpark(gp);
-  casgstatus(gp, _Gwaiting, _Grunnable);
+  casgstatus(gp, Gwaiting, Grunnable);
   p* pp = currentP();
   if (!pp) {
     readyWithoutP(gp);
@@ -1106,7 +1108,7 @@ void mcommoninit(m* mp, int64_t id) {
   mp->id = id;
   mp->g0->mp = mp;
   mp->g0->goid = 0;
-  casgstatus(mp->g0, _Gidle, _Grunning);
+  casgstatus(mp->g0, Gidle, Grunning);
   m* head = allm.load(std::memory_order_relaxed);
   do {
     mp->alllink = head;
@@ -1233,7 +1235,7 @@ void handoffp(p* pp) {
   }
   lock(&sched.lock);
   if (sched.gcwaiting.load(std::memory_order_relaxed)) {
-    pp->status.store(_Pgcstop, std::memory_order_relaxed);
+    pp->status.store(Pgcstop, std::memory_order_relaxed);
     if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
     unlock(&sched.lock);
     return;
@@ -1333,7 +1335,7 @@ void gcstopm() {
   }
   p* pp = releasep();
   lock(&sched.lock);
-  pp->status.store(_Pgcstop, std::memory_order_relaxed);
+  pp->status.store(Pgcstop, std::memory_order_relaxed);
   if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
   unlock(&sched.lock);
   stopm();
@@ -1342,7 +1344,7 @@ void gcstopm() {
 void preemptall() {
   for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) {
     p* pp = allp[i];
-    if (pp->status.load(std::memory_order_relaxed) != _Prunning) continue;
+    if (pp->status.load(std::memory_order_relaxed) != Prunning) continue;
     m* mp = pp->mp;
     if (mp) preemptone(pp);
   }
@@ -1370,12 +1372,12 @@ void sendHome(gList* list, p* pp) {
     int32_t home = gp->pollHome;
     gp->pollHome = -1;
     p* hp = home >= 0 && home < procs ? allp[home] : nullptr;
-    if (!hp || hp == pp || hp->status.load(std::memory_order_acquire) != _Prunning) {
+    if (!hp || hp == pp || hp->status.load(std::memory_order_acquire) != Prunning) {
       stay.push(gp);
       continue;
     }
     inboxPush(hp, gp);
-    if (hp->status.load(std::memory_order_seq_cst) != _Prunning) {
+    if (hp->status.load(std::memory_order_seq_cst) != Prunning) {
       lock(&sched.lock);
       inboxToGlobal(hp);
       unlock(&sched.lock);
@@ -1393,7 +1395,7 @@ void injectglist(gList* list) {
   for (g* gp = list->head; gp; gp = gp->schedlink) {
     san::release(gp);
     traceGoUnpark(gp);
-    casgstatus(gp, _Gwaiting, _Grunnable);
+    casgstatus(gp, Gwaiting, Grunnable);
   }
   p* pp = currentP();
   if (gomaxprocs.load(std::memory_order_relaxed) > 1) sendHome(list, pp);
@@ -1441,7 +1443,7 @@ g* pollReady() {
   injectglist(&list);
   san::release(gp);
   traceGoUnpark(gp);
-  casgstatus(gp, _Gwaiting, _Grunnable);
+  casgstatus(gp, Gwaiting, Grunnable);
   return gp;
 }
 
@@ -1480,7 +1482,7 @@ bool pollBlocking(m* mp, int64_t pollUntil, g** gpOut) {
     injectglist(&list);
     san::release(gp);
     traceGoUnpark(gp);
-    casgstatus(gp, _Gwaiting, _Grunnable);
+    casgstatus(gp, Gwaiting, Grunnable);
     *gpOut = gp;
   }
   return true;
@@ -1534,12 +1536,28 @@ g* stealWork(p* pp, bool* inheritTime) {
         *inheritTime = false;
         return gp;
       }
-      if (p2->status.load(std::memory_order_relaxed) == _Pidle) continue;
+      if (p2->status.load(std::memory_order_relaxed) == Pidle) continue;
       if (g* gp = runqsteal(pp, p2, stealRunNextG)) {
         *inheritTime = false;
         return gp;
       }
     }
+  }
+  return nullptr;
+}
+
+// Run by an M that has given up its P and stopped spinning: if a run queue
+// filled meanwhile, an idle P (not yet acquired) to go back and take it with,
+// else null. Looks until the first non-empty queue only: finding no idle P
+// then means every P is busy and one of them will run it.
+p* checkRunqsNoP() {
+  int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < procs; i++) {
+    if (runqempty(allp[i])) continue;
+    lock(&sched.lock);
+    p* np = pidleget();
+    unlock(&sched.lock);
+    return np;
   }
   return nullptr;
 }
@@ -1632,21 +1650,11 @@ top:
     if (sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1 < 0) {
       throw_("findrunnable: negative nmspinning");
     }
-    int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
-    for (int32_t i = 0; i < procs; i++) {
-      p* p2 = allp[i];
-      if (!runqempty(p2)) {
-        lock(&sched.lock);
-        p* np = pidleget();
-        unlock(&sched.lock);
-        if (np) {
-          acquirep(np);
-          mp->spinning = true;
-          sched.nmspinning.fetch_add(1, std::memory_order_relaxed);
-          goto top;
-        }
-        break;
-      }
+    if (p* np = checkRunqsNoP()) {
+      acquirep(np);
+      mp->spinning = true;
+      sched.nmspinning.fetch_add(1, std::memory_order_relaxed);
+      goto top;
     }
   }
   // Timers armed while we were giving up the P count too.
@@ -1678,7 +1686,7 @@ g* runMcallFn(m* mp) {
 void migrateP(m* mp) {
   // A spinning M (woken by startm while its G sat in exitsyscall0) must look
   // for work first: findRunnable owns the spinning count.
-  if (mp->spinning || mp->pp->status.load(std::memory_order_relaxed) != _Prunning || sched.gcwaiting.load()) {
+  if (mp->spinning || mp->pp->status.load(std::memory_order_relaxed) != Prunning || sched.gcwaiting.load()) {
     return;
   }
   startm(releasep(), false);
@@ -1730,7 +1738,7 @@ namespace {
 
 // ---- system calls ---------------------------------------------------------------------
 //
-// entersyscall leaves the P attached in _Psyscall state with no M; if the
+// entersyscall leaves the P attached in Psyscall state with no M; if the
 // call returns quickly, exitsyscall takes it back with one CAS. If it lasts
 // longer than a sysmon tick, sysmon's retake CASes the P to idle and hands it
 // off, and exitsyscall then looks for an idle P or queues its G and parks the
@@ -1739,8 +1747,8 @@ namespace {
 // Takes back oldp, or any idle P.
 bool exitsyscallfast(p* oldp) {
   if (oldp) {
-    uint32_t expect = _Psyscall;
-    if (oldp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+    uint32_t expect = Psyscall;
+    if (oldp->status.compare_exchange_strong(expect, Pidle, std::memory_order_acq_rel)) {
       traceSyscallKeptP(getg());
       acquirep(oldp);
       return true;
@@ -1760,7 +1768,7 @@ bool exitsyscallfast(p* oldp) {
 
 // No P for gp: queue it and park this M (g0).
 g* exitsyscall0(g* gp, m* mp) {
-  casgstatus(gp, _Gsyscall, _Grunnable);
+  casgstatus(gp, Gsyscall, Grunnable);
   dropg(gp, mp);
   lock(&sched.lock);
   p* pp = sched.gcwaiting.load(std::memory_order_relaxed) ? nullptr : pidleget();
@@ -1793,8 +1801,8 @@ uint32_t retake(int64_t now) {
   for (int32_t i = 0; i < procs; i++) {
     p* pp = ps[i];
     uint32_t status = pp->status.load(std::memory_order_acquire);
-    if (status == _Prunning && retakeStray(pp, now)) n++;
-    if (status != _Psyscall) continue;
+    if (status == Prunning && retakeStray(pp, now)) n++;
+    if (status != Psyscall) continue;
     sysmonSyscall& seen = (*sysmonSeen)[size_t(i)];
     uint32_t t = pp->syscalltick.load(std::memory_order_relaxed);
     if (seen.tick != t) {
@@ -1809,9 +1817,9 @@ uint32_t retake(int64_t now) {
         seen.when + kIdleSyscallGrace > now) {
       continue;
     }
-    uint32_t expect = _Psyscall;
+    uint32_t expect = Psyscall;
     int64_t blockedAt = traceBlockTime();
-    if (pp->status.compare_exchange_strong(expect, _Pidle, std::memory_order_acq_rel)) {
+    if (pp->status.compare_exchange_strong(expect, Pidle, std::memory_order_acq_rel)) {
       traceGoSysBlock(pp, blockedAt);
       pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
       n++;
@@ -1844,17 +1852,17 @@ void entersyscall() {
   if (mp->locks) throw_("entersyscall with runtime locks held");
   p* pp = mp->pp;
   traceGoSysCall(gp);
-  casgstatus(gp, _Grunning, _Gsyscall);
+  casgstatus(gp, Grunning, Gsyscall);
   pp->mp = nullptr;
   mp->oldp = pp;
   mp->pp = nullptr;
-  pp->status.store(_Psyscall, std::memory_order_release);
+  pp->status.store(Psyscall, std::memory_order_release);
   if (sched.gcwaiting.load(std::memory_order_acquire)) {
     // A stop-the-world is waiting for this P: stop it now.
     lock(&sched.lock);
-    uint32_t expect = _Psyscall;
+    uint32_t expect = Psyscall;
     int64_t blockedAt = traceBlockTime();
-    if (sched.stopwait > 0 && pp->status.compare_exchange_strong(expect, _Pgcstop)) {
+    if (sched.stopwait > 0 && pp->status.compare_exchange_strong(expect, Pgcstop)) {
       traceGoSysBlock(pp, blockedAt);
       if (--sched.stopwait == 0) notewakeup(&sched.stopnote);
     }
@@ -1870,7 +1878,7 @@ void exitsyscall() {
   mp->oldp = nullptr;
   if (exitsyscallfast(oldp)) {
     mp->pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
-    casgstatus(gp, _Gsyscall, _Grunning);
+    casgstatus(gp, Gsyscall, Grunning);
     traceGoSysExit(gp);
     return;
   }
@@ -1891,19 +1899,19 @@ void stopTheWorld(const char* reason) {
   sched.stopwait = procs;
   sched.gcwaiting.store(1, std::memory_order_release);
   preemptall();
-  mp->pp->status.store(_Pgcstop, std::memory_order_relaxed);
+  mp->pp->status.store(Pgcstop, std::memory_order_relaxed);
   sched.stopwait--;
   for (int32_t i = 0; i < procs; i++) {
     p* pp = allp[i];
-    uint32_t s = _Psyscall;
+    uint32_t s = Psyscall;
     int64_t blockedAt = traceBlockTime();
-    if (pp->status.compare_exchange_strong(s, _Pgcstop)) {
+    if (pp->status.compare_exchange_strong(s, Pgcstop)) {
       traceGoSysBlock(pp, blockedAt);
       sched.stopwait--;
     }
   }
   while (p* pp = pidleget()) {
-    pp->status.store(_Pgcstop, std::memory_order_relaxed);
+    pp->status.store(Pgcstop, std::memory_order_relaxed);
     sched.stopwait--;
   }
   bool wait = sched.stopwait > 0;
@@ -1946,6 +1954,35 @@ p* newP(int32_t id, uint32_t status) {
   return pp;
 }
 
+// A surplus P at procresize (world stopped): its Gs, free Gs, stack cache,
+// mcache, timers, goroutine count and sudogs go to the global structures or
+// to P 0, and it is dead (its record stays: late readers of allp).
+void pdestroy(p* pp) {
+  assertWorldStopped("pdestroy");
+  bool dummy;
+  inboxToGlobal(pp);
+  while (g* gp = runqgetQueued(pp, &dummy)) globrunqput(gp);
+  {
+    lockGuard guard(&sched.gFreeLock);
+    sched.gFree.pushN(pp->gFree, uint32_t(pp->gFreeCount));
+    pp->gFreeCount = 0;
+  }
+  stackcacheRelease(pp);
+  freemcache(pp->mcache);
+  pp->mcache = nullptr;
+  moveTimers(&allp[0]->timers, &pp->timers);
+  goroutines.fetch_add(pp->ngoroutines.exchange(0), std::memory_order_relaxed);
+  {
+    lockGuard guard(&sched.sudoglock);
+    while (pp->sudogcount > 0) {
+      sudog* s = pp->sudogcache[--pp->sudogcount];
+      s->next = sched.sudogcache;
+      sched.sudogcache = s;
+    }
+  }
+  pp->status.store(Pdead, std::memory_order_relaxed);
+}
+
 p* procresize(int32_t nprocs) {
   assertWorldStopped("procresize");
   assertLockHeld(&sched.lock, "procresize");
@@ -1954,42 +1991,17 @@ p* procresize(int32_t nprocs) {
   if (nprocs > old) {
     auto** np = new p*[nprocs];
     for (int32_t i = 0; i < old; i++) np[i] = allp[i];
-    for (int32_t i = old; i < nprocs; i++) np[i] = newP(i, _Pgcstop);
+    for (int32_t i = old; i < nprocs; i++) np[i] = newP(i, Pgcstop);
     // The old array stays allocated: a thief that loaded it before the
     // stop may still be reading it.
     retiredAllp->push_back(allp);
     allp = np;
   }
   m* mp = getm();
-  // Destroy the surplus Ps: move their work to the global queue.
-  for (int32_t i = nprocs; i < old; i++) {
-    p* pp = allp[i];
-    bool dummy;
-    inboxToGlobal(pp);
-    while (g* gp = runqgetQueued(pp, &dummy)) globrunqput(gp);
-    {
-      lockGuard guard(&sched.gFreeLock);
-      sched.gFree.pushN(pp->gFree, uint32_t(pp->gFreeCount));
-      pp->gFreeCount = 0;
-    }
-    stackcacheRelease(pp);
-    freemcache(pp->mcache);
-    pp->mcache = nullptr;
-    moveTimers(&allp[0]->timers, &pp->timers);
-    goroutines.fetch_add(pp->ngoroutines.exchange(0), std::memory_order_relaxed);
-    {
-      lockGuard guard(&sched.sudoglock);
-      while (pp->sudogcount > 0) {
-        sudog* s = pp->sudogcache[--pp->sudogcount];
-        s->next = sched.sudogcache;
-        sched.sudogcache = s;
-      }
-    }
-    pp->status.store(_Pdead, std::memory_order_relaxed);
-  }
+  for (int32_t i = nprocs; i < old; i++) pdestroy(allp[i]);
   setGomaxprocs(nprocs);
   if (mp->pp && mp->pp->id < nprocs) {
-    mp->pp->status.store(_Prunning, std::memory_order_relaxed);
+    mp->pp->status.store(Prunning, std::memory_order_relaxed);
   } else {
     if (mp->pp) {
       // To the trace, the caller yields the P that goes and resumes on P 0.
@@ -1999,7 +2011,7 @@ p* procresize(int32_t nprocs) {
       mp->pp = nullptr;
     }
     allp[0]->mp = nullptr;
-    allp[0]->status.store(_Pidle, std::memory_order_relaxed);
+    allp[0]->status.store(Pidle, std::memory_order_relaxed);
     acquirep(allp[0]);
     if (mp->curg) traceGoStart(mp->curg);
   }
@@ -2007,7 +2019,7 @@ p* procresize(int32_t nprocs) {
   for (int32_t i = nprocs - 1; i >= 0; i--) {
     p* pp = allp[i];
     if (mp->pp == pp) continue;
-    pp->status.store(_Pidle, std::memory_order_relaxed);
+    pp->status.store(Pidle, std::memory_order_relaxed);
     pp->mp = nullptr;
     if (runqempty(pp)) {
       pidleput(pp);
@@ -2137,12 +2149,12 @@ void checkdead() {
   for (g* gp = allgsHead(); gp; gp = gp->alllink) {
     if (gp->goid == 0) continue;
     switch (gp->atomicstatus.load(std::memory_order_relaxed)) {
-      case _Gwaiting:
+      case Gwaiting:
         grunning++;
         break;
-      case _Grunnable:
-      case _Grunning:
-      case _Gsyscall:
+      case Grunnable:
+      case Grunning:
+      case Gsyscall:
         printstr("runtime: checkdead: find g ");
         printint(gp->goid);
         printstr(" in status ");
@@ -2186,7 +2198,7 @@ void schedinit() {
   {
     lockGuard sl(&sched.lock);
     auto** np = new p*[procs];
-    for (int32_t i = 0; i < procs; i++) np[i] = newP(i, _Pidle);
+    for (int32_t i = 0; i < procs; i++) np[i] = newP(i, Pidle);
     allp = np;
     setGomaxprocs(procs);
     for (int32_t i = procs - 1; i >= 0; i--) pidleput(allp[i]);
@@ -2416,32 +2428,6 @@ namespace gort::runtime {
 
 using namespace gort::internal;
 
-int GOMAXPROCS(int n) {
-  ensureStarted();
-  if (!getg()) {
-    int ret = 0;
-    gort::Run([&] { ret = GOMAXPROCS(n); });
-    return ret;
-  }
-  RuntimeEntry entry;
-  lock(&sched.lock);
-  int ret = gomaxprocs.load(std::memory_order_relaxed);
-  unlock(&sched.lock);
-  if (n <= 0 || n == ret) return ret;
-  if (n > 1 << 20) n = 1 << 20;
-  stopTheWorld("GOMAXPROCS");
-  newprocs = n;
-  startTheWorld();
-  return ret;
-}
-
-int NumCPU() {
-  ensureStarted();
-  return ncpu;
-}
-
-int NumGoroutine() { return int(gcount()); }
-
 void Gosched() {
   requireGoroutine("runtime.Gosched");
   RuntimeEntry entry;
@@ -2476,16 +2462,7 @@ int64_t GoID() {
   return gp->goid;
 }
 
-// The gort release, and the Go release whose runtime semantics it follows.
-std::string Version() { return "gort" GORT_VERSION " (go1.19 semantics)"; }
-
 }  // namespace gort::runtime
-
-namespace gort::debug {
-
-int SetMaxThreads(int threads) { return internal::setMaxThreads(threads); }
-
-}  // namespace gort::debug
 
 // ---- the test seam's run-queue entries (export_test.hpp) ----------------------------
 

@@ -102,6 +102,8 @@ void releaseSudog(sudog* s);
 // goroutine dump and later the GC).
 void stopTheWorld(const char* reason);
 void startTheWorld();
+// The GOMAXPROCS that the next startTheWorld applies; 0 for none (sched.lock).
+extern int32_t newprocs;
 // A dying process's best-effort stop (Go's freezetheworld): Ps stop at their
 // next schedule and none restarts, so a crash report can walk the stacks of
 // goroutines that are not running. Takes no lock, waits about 5 ms, never

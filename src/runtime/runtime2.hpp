@@ -8,7 +8,7 @@
 //
 // Ownership rules, stated once here and relied on everywhere:
 //   - g.atomicstatus changes only through casgstatus (proc.cpp), which checks
-//     the transition in debug builds. Whoever moves a G out of _Grunnable
+//     the transition in debug builds. Whoever moves a G out of Grunnable
 //     owns it until it is runnable again.
 //   - p fields without "atomic" are touched only by the M that holds the P.
 //   - schedt fields marked "sched.lock" are protected by sched.lock.
@@ -51,12 +51,12 @@ struct stack {
 };
 
 enum Gstatus : uint32_t {
-  _Gidle = 0,      // just allocated, not yet initialised
-  _Grunnable = 1,  // on a run queue, not running
-  _Grunning = 2,   // running user code, owns an M and a P
-  _Gsyscall = 3,   // in a blocking call, owns an M but not necessarily a P
-  _Gwaiting = 4,   // parked; someone holds a reference to ready it
-  _Gdead = 6,      // exited, on a free list
+  Gidle = 0,      // just allocated, not yet initialised
+  Grunnable = 1,  // on a run queue, not running
+  Grunning = 2,   // running user code, owns an M and a P
+  Gsyscall = 3,   // in a blocking call, owns an M but not necessarily a P
+  Gwaiting = 4,   // parked; someone holds a reference to ready it
+  Gdead = 6,      // exited, on a free list
 };
 
 // Why a G is parked; printed in goroutine dumps with Go 1.19's strings.
@@ -94,7 +94,7 @@ using GoEntry = void (*)(void* closure);
 struct alignas(64) g {
   // The first cache line holds what every switch, park and ready touches.
   gobuf sched;  // must stay first (proc.cpp checks it)
-  std::atomic<uint32_t> atomicstatus{_Gidle};
+  std::atomic<uint32_t> atomicstatus{Gidle};
   waitReason waitreason = waitReason::zero;
   bool preempt = false;
   // The P the poller should queue this G on (its descriptor's home, see
@@ -179,6 +179,9 @@ struct alignas(64) m {
   // goparkHandoff: the G that parked by switching straight to curg; curg
   // finishes its park (waitunlockf) when it resumes.
   g* handoffFrom = nullptr;
+  // > 0 while this M runs mallocgc or a region that must not allocate
+  // (check.hpp's NoAllocRegion); counted in checked builds only.
+  uint32_t mallocing = 0;
   void* sigaltstack = nullptr;
   std::atomic<uint32_t> signalPending{0};
   void* tsanFiber = nullptr;
@@ -216,11 +219,11 @@ struct gRing {
   uint32_t popN(g** out, uint32_t n);
 };
 
-enum Pstatus : uint32_t { _Pidle = 0, _Prunning = 1, _Psyscall = 2, _Pgcstop = 3, _Pdead = 4 };
+enum Pstatus : uint32_t { Pidle = 0, Prunning = 1, Psyscall = 2, Pgcstop = 3, Pdead = 4 };
 
 struct alignas(64) p {
   int32_t id = 0;
-  std::atomic<uint32_t> status{_Pidle};
+  std::atomic<uint32_t> status{Pidle};
   p* link = nullptr;         // idle P list (sched.lock)
   uint32_t schedtick = 0;    // incremented on every scheduler call
   std::atomic<uint32_t> syscalltick{0};
@@ -237,7 +240,7 @@ struct alignas(64) p {
   // whole by the owner (into runq) or a thief. Part of the P's queued work.
   alignas(64) std::atomic<g*> inbox{nullptr};
   std::atomic<int32_t> cpu{-1};  // the CPU its M last scheduled on (GOMAXPROCS > 1)
-  // Free Gs (status _Gdead) with their stacks detached; a stack of
+  // Free Gs (status Gdead) with their stacks detached; a stack of
   // pointers, so taking one does not read the (cold) g.
   g* gFree[kGFreeLocalMax];
   int32_t gFreeCount = 0;

@@ -289,7 +289,7 @@ void leakCheckAtExit() {
     if (!gp->slot) continue;
     // A parked goroutine's live frames lie above its saved sp; one running
     // on another M (or this one) may use any of its stack.
-    bool parked = gp != self && gp->atomicstatus.load(std::memory_order_acquire) != _Grunning;
+    bool parked = gp != self && gp->atomicstatus.load(std::memory_order_acquire) != Grunning;
     uintptr_t lo = parked && gp->sched.sp ? gp->sched.sp : gp->stk.lo;
     san::registerRootRegion(reinterpret_cast<const void*>(lo), gp->stk.hi - lo);
   }

@@ -29,18 +29,18 @@
 //     of the process executes a full barrier); if inRuntime != 0, or the P's
 //     schedtick, owner or the M's curg moved: CAS 1 -> 0 (undo); else CAS
 //     1 -> 2 (commit) and the P is sysmon's: it detaches it (pp->mp = null,
-//     _Prunning -> _Pidle) and hands it off as retake does for syscalls
+//     Prunning -> Pidle) and hands it off as retake does for syscalls
 //     (handoffp, which stops it instead if a stop-the-world waits).
 // After the membarrier either sysmon sees the M's inRuntime store or the M's
 // next load sees retake != 0, so an M inside an entry never loses its P, and
 // one outside cannot enter without meeting the provisional state; the CAS
-// on retake decides who wins. While provisional the P stays _Prunning, so a
+// on retake decides who wins. While provisional the P stays Prunning, so a
 // stop-the-world still waits for it. The M whose P was taken runs its user
 // code on without a P, like a syscall, and its next outermost entry (which
 // holds no runtime lock, by construction) goes through exitsyscall: an idle
 // P, or its G on the global queue and the M parked.
 //
-// Detection (sysmon, retakeStray): a _Prunning P whose schedtick has not
+// Detection (sysmon, retakeStray): a Prunning P whose schedtick has not
 // moved for 20 us, whose M runs a goroutine's own code with no retake
 // pending, and whose thread the kernel reports sleeping (S or D in
 // /proc/thread-self/stat, opened by each M at start and read by sysmon with
@@ -128,7 +128,7 @@ bool retakeStray(p* pp, int64_t now) {
   if (!mp->retake.compare_exchange_strong(state, 1, std::memory_order_seq_cst)) return false;
   membarrier();
   bool moved = mp->inRuntime.load(std::memory_order_relaxed) != 0 || pp->schedtick != tick || pp->mp != mp ||
-               mp->curg != gp || pp->status.load(std::memory_order_relaxed) != _Prunning;
+               mp->curg != gp || pp->status.load(std::memory_order_relaxed) != Prunning;
   state = 1;
   int64_t blockedAt = traceBlockTime();
   if (moved) {
@@ -138,7 +138,7 @@ bool retakeStray(p* pp, int64_t now) {
   if (!mp->retake.compare_exchange_strong(state, 2, std::memory_order_seq_cst)) return false;
   traceGoSysBlock(pp, blockedAt);
   pp->mp = nullptr;
-  pp->status.store(_Pidle, std::memory_order_release);
+  pp->status.store(Pidle, std::memory_order_release);
   strayHandoffs.fetch_add(1, std::memory_order_relaxed);
   handoffp(pp);
   return true;
@@ -161,7 +161,7 @@ void lostP(m* mp) {
   mp->oldp = nullptr;
   mp->retake.store(0, std::memory_order_relaxed);
   traceLostP(gp);
-  casgstatus(gp, _Grunning, _Gsyscall);
+  casgstatus(gp, Grunning, Gsyscall);
   exitsyscall();
 }
 

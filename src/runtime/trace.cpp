@@ -432,14 +432,14 @@ void describeGoroutines(g* me, p* pp) {
   for (g* gp = allgsHead(); gp; gp = gp->alllink) {
     uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
     gp->traceSysBlocked = false;
-    if (gp->goid == 0 || st == _Gdead || st == _Gidle) continue;
+    if (gp->goid == 0 || st == Gdead || st == Gidle) continue;
     gp->traceseq = 0;
     uintptr_t start = reinterpret_cast<uintptr_t>(gp->entry) + 1;
     put(&pp->tracebuf, pp->id, evGoCreate, traceClock(), {goid(gp), stackID(&start, 1)}, 0);
-    if (st == _Gwaiting) {
+    if (st == Gwaiting) {
       gp->traceseq++;
       put(&pp->tracebuf, pp->id, evGoWaiting, traceClock(), {goid(gp)});
-    } else if (st == _Gsyscall || (st == _Grunning && gp != me)) {
+    } else if (st == Gsyscall || (st == Grunning && gp != me)) {
       // In a system call, or running user code on an M whose P was taken
       // (the world is stopped, so no other G runs on a P).
       gp->traceseq++;

@@ -318,12 +318,12 @@ void printFrames(const uintptr_t* pcs, int n, const TraceOut& out) {
 
 const char* statusString(uint32_t s) {
   switch (s) {
-    case _Gidle: return "idle";
-    case _Grunnable: return "runnable";
-    case _Grunning: return "running";
-    case _Gsyscall: return "syscall";
-    case _Gwaiting: return "waiting";
-    case _Gdead: return "dead";
+    case Gidle: return "idle";
+    case Grunnable: return "runnable";
+    case Grunning: return "running";
+    case Gsyscall: return "syscall";
+    case Gwaiting: return "waiting";
+    case Gdead: return "dead";
   }
   return "???";
 }
@@ -411,12 +411,12 @@ void symbolize(uintptr_t pc, std::pmr::vector<SymFrame>* out) {
 void goroutineheader(g* gp, Printer& out) {
   uint32_t status = gp->atomicstatus.load(std::memory_order_relaxed);
   out << "goroutine " << gp->goid << " [";
-  if (status == _Gwaiting && gp->waitreason != waitReason::zero) {
+  if (status == Gwaiting && gp->waitreason != waitReason::zero) {
     out << waitReasonString(gp->waitreason);
   } else {
     out << statusString(status);
   }
-  if ((status == _Gwaiting || status == _Gsyscall) && gp->waitsince != 0) {
+  if ((status == Gwaiting || status == Gsyscall) && gp->waitsince != 0) {
     int64_t minutes = cputicksToNanos(cputicks() - gp->waitsince) / 60000000000LL;
     if (minutes >= 1) out << ", " << minutes << " minutes";
   }
@@ -461,10 +461,10 @@ void tracebackothers(g* me, const TraceOut& out) {
   for (auto it = gs.rbegin(); it != gs.rend(); ++it) {
     g* gp = *it;
     uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
-    if (gp == me || gp->goid == 0 || st == _Gdead || st == _Gidle) continue;
+    if (gp == me || gp->goid == 0 || st == Gdead || st == Gidle) continue;
     out.text << "\n";
     goroutineheader(gp, out.text);
-    if (st == _Gwaiting || st == _Grunnable) {
+    if (st == Gwaiting || st == Grunnable) {
       tracebackParked(gp, out);
     } else {
       out.text << "\tgoroutine running on other thread; stack unavailable\n";

@@ -385,3 +385,16 @@ TEST(Slice, BoundsPanicsAreGos) {
     EXPECT_EQ(gort::len(s(10, 10)), 0);
   });
 }
+
+void allocateInsideANoAllocRegion() {
+  gort::Main(0, nullptr, [] {
+    gi::NoAllocRegion region(gi::getm());
+    gort::New<int>(1);
+  });
+}
+
+TEST(MallocDeathTest, AllocatingWhereAllocationIsForbiddenIsFatal) {
+  if constexpr (!gi::kChecked) GTEST_SKIP() << "allocation regions are checked in checked builds (sanitizers, no NDEBUG)";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(allocateInsideANoAllocRegion(), ::testing::ExitedWithCode(2), "fatal error: malloc deadlock\n");
+}

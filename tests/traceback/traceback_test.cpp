@@ -103,7 +103,7 @@ TEST(Traceback, StackDumpsGoroutinesInGosFormat) {
 TEST(Traceback, HeaderShowsWaitReasonAndMinutes) {
   gort::internal::g gp;
   gp.goid = 7;
-  gp.atomicstatus.store(gort::internal::_Gwaiting);
+  gp.atomicstatus.store(gort::internal::Gwaiting);
   gp.waitreason = gort::internal::waitReason::chanReceive;
   // waitsince is in cputicks (park time from the TSC).
   double ticksPerNano = 1e9 / double(gort::internal::cputicksToNanos(1000000000));
@@ -117,7 +117,7 @@ TEST(Traceback, HeaderShowsWaitReasonAndMinutes) {
   EXPECT_EQ(header(), "goroutine 7 [chan receive, 2 minutes]:\n");
   gp.waitsince = gort::internal::cputicks();
   EXPECT_EQ(header(), "goroutine 7 [chan receive]:\n");
-  gp.atomicstatus.store(gort::internal::_Gdead);
+  gp.atomicstatus.store(gort::internal::Gdead);
 }
 
 TEST(Traceback, PrinterFormatsAsGosPrintAndNeverOverflows) {
