@@ -4,6 +4,7 @@
 // that core (no live inferior: the extension must only read memory).
 // Skipped when no gdb is installed.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -181,6 +182,8 @@ TEST(Gdb, KernelCoreFromGotracebackCrash) {
   if (pid == 0) {
     dup2(out[1], 1);
     close(out[0]);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);  // the goroutine dump
     if (chdir(dir) != 0) _exit(100);
     rlimit rl{RLIM_INFINITY, RLIM_INFINITY};
     setrlimit(RLIMIT_CORE, &rl);
@@ -192,6 +195,7 @@ TEST(Gdb, KernelCoreFromGotracebackCrash) {
   char buf[16] = {};
   ssize_t n = read(out[0], buf, sizeof buf - 1);  // "ready": everyone is parked
   close(out[0]);
+  usleep(300 * 1000);  // main goes from its printf into Sleep
   kill(pid, n > 0 ? SIGQUIT : SIGKILL);
   ASSERT_GT(n, 0);
   int status = 0;
