@@ -88,6 +88,17 @@
 // optimisation from dropping it.
 __attribute__((used, tls_model("initial-exec"))) thread_local gort::internal::g* gort_tls_g = nullptr;
 
+#ifdef GORT_GDB_SCRIPT_PATH
+// gdb's auto-load entry for the goroutine extension (runtime-gdb.py,
+// installed there by CMakeLists.txt): an entry byte 1 (a Python script file)
+// and the path. proc.cpp is in every program that links gort, so every one
+// carries it; "MS" merges the copies of the string.
+asm(".pushsection .debug_gdb_scripts, \"MS\", @progbits, 1\n"
+    ".byte 1\n"
+    ".asciz \"" GORT_GDB_SCRIPT_PATH "\"\n"
+    ".popsection\n");
+#endif
+
 namespace __cxxabiv1 {
 struct __cxa_eh_globals;
 extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
