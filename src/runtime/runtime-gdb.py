@@ -77,7 +77,7 @@ def _status_names():
     try:
         for f in gdb.lookup_type(_NS + "Gstatus").fields():
             n = f.name.split("::")[-1]
-            names[int(f.enumval)] = n[2:] if n.startswith("_G") else n
+            names[int(f.enumval)] = n[1:] if n.startswith("G") else n
     except gdb.error:
         pass
     return names
