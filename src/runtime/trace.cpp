@@ -548,6 +548,9 @@ void stopTrace() {
   {
     RuntimeEntry entry;
     stopTheWorld("stop tracing");
+    // Close the caller's running slice, as Go does: the trace ends with every
+    // goroutine stopped, and `go tool trace` needs each start to have an end.
+    traceGoSchedEvent(false);
     {
       lockGuard guard(&tracer.globalLock);
       traceOn.store(false, std::memory_order_release);

@@ -187,6 +187,16 @@ TEST(TraceTest, GoToolTraceParses) {
   EXPECT_TRUE(region);
   EXPECT_TRUE(log);
 
+  // The web UI splits the trace into viewer pages at start-up, walking every
+  // goroutine's running slices (a start without an end crashed it).
+  std::string viewerLog = path + ".viewer.log";
+  out = run("(" + std::string(kGo) + " tool trace -http=127.0.0.1:0 " + path + " > " + viewerLog +
+                " 2>&1 & pid=$!; for i in $(seq 300); do grep -q 'listening\\|panic' " + viewerLog +
+                " && break; sleep 0.1; done; kill $pid; wait $pid; cat " + viewerLog + ")",
+            &status);
+  EXPECT_NE(out.find("Trace viewer is listening on http://127.0.0.1:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("panic"), std::string::npos) << out;
+
   // A scheduling-latency profile that pprof opens.
   std::string prof = path + ".sched.pb";
   out = run(std::string(kGo) + " tool trace -pprof=sched " + path + " > " + prof + " 2>&1", &status);
