@@ -37,16 +37,31 @@ _RUNTIME_PREFIXES = ("gort::", "gort_", "std::", "__")
 
 
 def _lookup(name):
-    """The value of a runtime global, namespaced or in an anonymous namespace."""
-    for full in (_NS + name, _NS + "(anonymous namespace)::" + name):
+    """The value of a runtime global, namespaced or in an anonymous namespace.
+
+    Only a value in memory will do: an LTO build may also describe the
+    variable without a location (in another unit), which gdb can find first.
+    """
+    names = (_NS + name, _NS + "(anonymous namespace)::" + name)
+    for full in names:
         sym = gdb.lookup_global_symbol(full) or gdb.lookup_static_symbol(full)
-        if sym is not None:
+        if sym is not None and sym.value().address is not None:
             return sym.value()
-    for full in (_NS + name, _NS + "(anonymous namespace)::" + name):
+    for full in names:
         try:
-            return gdb.parse_and_eval("'%s'" % full)
+            v = gdb.parse_and_eval("'%s'" % full)
         except gdb.error:
-            pass
+            continue
+        if v.address is not None:
+            return v
+    # LTO renames an internal variable's linkage symbol (name.lto_priv.N) and
+    # may leave its debug info without a location: read the ELF symbol.
+    mangled = "_ZN4gort8internal12_GLOBAL__N_1%d%sE" % (len(name), name)
+    for sym in [mangled] + ["%s.lto_priv.%d" % (mangled, n) for n in range(4)]:
+        try:
+            return gdb.parse_and_eval("*(char *)&'%s'" % sym)
+        except gdb.error:
+            continue
     raise gdb.GdbError("gort: cannot find %s%s; is this a gort program with debug info?" % (_NS, name))
 
 
