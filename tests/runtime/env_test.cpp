@@ -360,7 +360,11 @@ TEST(Version, SaysWhatItIs) {
   EXPECT_THAT(gort::runtime::Version(), ::testing::StartsWith("gort"));
   EXPECT_THAT(gort::runtime::Version(), HasSubstr("go1.19"));
   EXPECT_STREQ(gort::runtime::GOOS, "linux");
+#if defined(__aarch64__)
+  EXPECT_STREQ(gort::runtime::GOARCH, "arm64");
+#else
   EXPECT_STREQ(gort::runtime::GOARCH, "amd64");
+#endif
 }
 
 }  // namespace
