@@ -51,6 +51,9 @@ struct mspan {
   spanClass spanclass;
   std::atomic<mSpanState> state{mSpanState::dead};
   bool needzero = false;  // its free slots may hold old bytes
+  // Objects whose destructors must run before their slots are reused
+  // (mfinal.cpp): null, or one entry per slot, under the destructor lock.
+  std::atomic<struct DestructorRecord*> destructors{nullptr};
 
   uintptr_t base() const { return startAddr; }
   uintptr_t objIndex(uintptr_t p) const { return uintptr_t((uint64_t(p - startAddr) * divMul) >> 32); }
@@ -100,8 +103,14 @@ struct mcentral {
   void putSwept(mspan* s);
 };
 
+// One bit per heap word: set when a Ptr (or slice) stores a pointer there
+// (mbarrier.cpp), cleared when the word's slot is allocated again
+// (malloc.cpp). The precise heap scan reads only words whose bit is set.
+inline constexpr uintptr_t kArenaWords = kHeapArenaBytes / 8;
+
 struct heapArena {
   std::atomic<mspan*> spans[kPagesPerArena];  // every page of an in-use span
+  std::atomic<uint8_t> ptrBits[kArenaWords / 8];
   uintptr_t zeroedBase = 0;  // bytes of the arena below this have been used (not known zero)
 };
 
@@ -151,10 +160,9 @@ uint8_t* newMarkBits(uintptr_t nelems);
 uint8_t* newAllocBits(uintptr_t nelems);
 void nextMarkBitArenaEpoch();  // before each cycle's marking, once sweeping is done
 
-// Sweep cycles (mgcsweep.cpp): sweep every span still unswept; and, with
-// the world stopped, flush the mcaches and begin a new sweep cycle.
+// Sweep cycles (mgcsweep.cpp): sweep every span still unswept (a cycle
+// begins in mgc.hpp's markAndStartSweep).
 void finishSweep();
-void startSweepCycle();
 // sysmon's background sweeping: 1% of the time since its last call.
 void bgsweepTick(int64_t sinceNs);
 

@@ -64,6 +64,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/export_test.hpp"
 #include "runtime/inittask.hpp"
 #include "runtime/malloc.hpp"
@@ -661,6 +662,7 @@ NewProc newprocStart(size_t size, size_t align) {
     gp->closureAlign = std::max(align, alignof(std::max_align_t));
     gp->closure = ::operator new(size, std::align_val_t(gp->closureAlign));
   }
+  gp->closureSize = size;
   return NewProc{gp, gp->closure};
 }
 
@@ -2199,6 +2201,7 @@ void schedinit() {
   cputicksToNanos(0);  // starts the tick-rate calibration
   osinit();
   parsedebugvars();
+  gcinit();
   installTerminateHandler();
   initSignals();
   initPreemption();

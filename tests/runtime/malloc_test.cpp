@@ -25,6 +25,11 @@ using gort::runtime::MemStats;
 
 namespace {
 
+// These tests hold raw allocations in malloc'd containers, where the
+// collector cannot see them, and drive sweeps by hand: the collector stays
+// off (gc_test.cpp tests it).
+const bool collectorOff = (setenv("GOGC", "off", 1), true);
+
 MemStats readStats() {
   MemStats m;
   gort::runtime::ReadMemStats(&m);
