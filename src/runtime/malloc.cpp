@@ -164,6 +164,7 @@ int alignedClass(int sc, uintptr_t align) {
       full = alignUp(size, kPageSize);
     }
   }
+  if (__builtin_expect(gcMarking.load(std::memory_order_relaxed), 0)) gcMarkNewObject(v);  // allocate black
   if (__builtin_expect(inittraceAllocs.gp.load(std::memory_order_relaxed) != nullptr, 0) &&
       inittraceAllocs.gp.load(std::memory_order_relaxed) == gp) {
     inittraceAllocs.bytes += full;

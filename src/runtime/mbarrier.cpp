@@ -13,12 +13,16 @@
 // its lock held (gcLockRoots), so a thread that registers mid-collection
 // waits.
 //
-// Threads the scheduler does not run (getg() null) keep running while the
-// world is stopped. Their heap and root stores pass through the mark gate:
-// they announce themselves in gateUsers and, if the collector is marking,
-// wait for it to finish (an asymmetric Dekker with gcCloseGate). Goroutines
-// need no gate: a stopped world or a suspended thread (mgcmark.cpp) keeps
-// them from storing while the collector marks.
+// The write barrier (mgcmark.cpp's snapshot at the beginning): while the
+// collector marks, a heap word's old pointer is shaded before a store or a
+// destruction replaces it. Threads without a P (foreign threads, goroutines
+// in syscall::Blocking) keep running while the world is stopped, so their
+// heap stores, and every heap store while marking, pass the mark gate: they
+// announce themselves in gateUsers and wait while the collector has it
+// closed (an asymmetric Dekker with gcCloseGate), which it does while it
+// takes the snapshot and at mark termination. Root stores need no barrier:
+// the snapshot scanned every root, and what a root gets later was
+// reachable then or is new (black).
 //
 // Locks: a root shard's lock is a leaf, and the collector takes all of them
 // (in index order) after the allocator's locks.
@@ -96,10 +100,17 @@ std::atomic<bool> gateClosed{false};
 std::atomic<int64_t> gateUsers{0};
 std::mutex gateLock;  // held by the collector while the gate is closed
 
-// Brackets a store by a thread outside the scheduler (see the file comment).
+// Brackets a heap store by a thread without a P, and every heap store
+// while marking, so that the collector can wait for those in flight
+// (see the file comment).
+bool hasP() {
+  g* gp = getg();
+  return gp && gp->mp->pp;
+}
+
 struct GatePass {
   bool counted;
-  GatePass() : counted(getg() == nullptr) {
+  explicit GatePass(bool marking) : counted(marking || !hasP()) {
     if (!counted) return;
     for (;;) {
       gateUsers.fetch_add(1, std::memory_order_seq_cst);
@@ -142,37 +153,30 @@ void removeRoot(uintptr_t a) {
 
 }  // namespace
 
-void slotInitSlow(const void* const* slot, const void* v) noexcept {
+void slotInitSlow(const void* const* slot, const void*) noexcept {
   auto a = reinterpret_cast<uintptr_t>(slot);
   heapArena* ha;
   switch (slotKind(a, &ha)) {
-    case SlotKind::heap: {
-      GatePass pass;
-      setPointerBit(ha, a);
-      break;
-    }
-    case SlotKind::root: {
-      GatePass pass;
-      addRoot(a);
-      break;
-    }
+    case SlotKind::heap: setPointerBit(ha, a); break;
+    case SlotKind::root: addRoot(a); break;
     case SlotKind::stack: break;
   }
-  (void)v;
 }
 
+// Heap stores and destructions run the deletion barrier while marking:
+// the pointer the word held is shaded before it is gone.
 void slotStoreSlow(const void** slot, const void* v) noexcept {
   auto a = reinterpret_cast<uintptr_t>(slot);
   heapArena* ha;
   switch (slotKind(a, &ha)) {
     case SlotKind::heap: {
-      GatePass pass;
+      GatePass pass(gcMarking.load(std::memory_order_acquire));
+      if (gcMarking.load(std::memory_order_acquire)) gcShade(*slot);
       if (v) setPointerBit(ha, a);
       *slot = v;
       return;
     }
     case SlotKind::root: {
-      GatePass pass;
       const void* old = *slot;
       if (!old && v) addRoot(a);
       *slot = v;
@@ -186,7 +190,15 @@ void slotStoreSlow(const void** slot, const void* v) noexcept {
 void slotDestroySlow(const void* const* slot, const void* v) noexcept {
   auto a = reinterpret_cast<uintptr_t>(slot);
   heapArena* ha;
-  if (v && slotKind(a, &ha) == SlotKind::root) removeRoot(a);
+  switch (slotKind(a, &ha)) {
+    case SlotKind::heap: {
+      GatePass pass(gcMarking.load(std::memory_order_acquire));
+      if (gcMarking.load(std::memory_order_acquire)) gcShade(v);
+      return;
+    }
+    case SlotKind::root: removeRoot(a); return;
+    case SlotKind::stack: return;
+  }
 }
 
 void clearPointerBits(uintptr_t p, uintptr_t n) {

@@ -32,6 +32,7 @@
 #include "gort/runtime.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/malloc.hpp"
+#include "runtime/mcache.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/os_linux.hpp"
@@ -44,6 +45,7 @@
 namespace gort::internal {
 
 GCController gcController;
+std::atomic<bool> gcMarking{false};
 
 namespace {
 
@@ -150,9 +152,9 @@ void printTrace(const CycleTimes& t, uint32_t n, int32_t procs) {
       << (t.forced ? " (forced)" : "") << '\n';
 }
 
-void recordCycle(const CycleTimes& t, int32_t procs) {
+void recordCycle(const CycleTimes& t, int64_t pauseNs, int32_t procs) {
   std::lock_guard<std::mutex> guard(cycleStats.lock);
-  uint64_t pause = uint64_t(t.done - t.start);
+  auto pause = uint64_t(pauseNs);
   uint32_t i = cycleStats.numGC % 256;
   cycleStats.pauseNs[i] = pause;
   timespec now;
@@ -163,54 +165,120 @@ void recordCycle(const CycleTimes& t, int32_t procs) {
   cycleStats.pauseTotalNs += pause;
   cycleStats.numGC++;
   if (t.forced) cycleStats.numForcedGC++;
-  cycleStats.cpuNs += int64_t(pause) * procs;
+  cycleStats.cpuNs += int64_t(pause) * procs + (t.marked - t.stopped);  // the pauses, and one worker
 }
 
-bool markWithEverythingHeld(void*, uint64_t* marked) {
-  gcCloseGate();
-  gcLockRoots();
-  gcLockDestructors();
-  bool ok = gcMarkAll(marked);
-  gcUnlockDestructors();
-  gcUnlockRoots();
-  gcOpenGate();
+// The cycle in progress (startSema orders its steps).
+struct Cycle {
+  CycleTimes t{};
+  int64_t stw1 = 0;  // the snapshot's pause
+};
+Cycle cycle;
+std::atomic<bool> markWorkDone{false};
+
+// Allocation past this while marking makes the allocating goroutine help.
+uint64_t assistThreshold() {
+  uint64_t goal = gcController.heapGoal.load(std::memory_order_relaxed);
+  return goal + goal / 4;
+}
+
+// The snapshot: sweep termination, then the roots greyed with every
+// mutator held still, then marking on. Returns false if it could not be
+// taken (a thread did not stop); nothing then changes but the sweep.
+bool startCycle(bool forced) {
+  Cycle& c = cycle;
+  c.t = CycleTimes{};
+  c.t.forced = forced;
+  c.t.start = nanotime();
+  c.t.heapBefore = gcController.heapLive.load(std::memory_order_relaxed);
+  c.t.goal = gcController.heapGoal.load(std::memory_order_relaxed);
+  finishSweep();
+  stopTheWorld("GC");
+  sweepTermination();
+  bool ok;
+  {
+    lockGuard noP(sharedCacheLock());  // allocators without a P wait, then allocate black
+    gcCloseGate();
+    gcLockRoots();
+    gcLockDestructors();
+    ok = gcMarkRoots();
+    if (ok) {
+      markWorkDone.store(false, std::memory_order_relaxed);
+      gcMarking.store(true, std::memory_order_seq_cst);
+      gcController.trigger.store(assistThreshold(), std::memory_order_relaxed);
+    }
+    gcUnlockDestructors();
+    gcUnlockRoots();
+    gcOpenGate();
+  }
+  startTheWorld();
+  c.t.stopped = nanotime();
+  c.stw1 = c.t.stopped - c.t.start;
+  if (ok) gcWakeWorker();
   return ok;
 }
 
-// One cycle; the caller holds startSema.
-void runCycle(bool forced) {
-  CycleTimes t{};
-  t.forced = forced;
-  t.start = nanotime();
-  t.heapBefore = gcController.heapLive.load(std::memory_order_relaxed);
-  t.goal = gcController.heapGoal.load(std::memory_order_relaxed);
-  finishSweep();
-  stopTheWorld("GC");
-  t.stopped = nanotime();
-  uint64_t marked = 0;
-  bool ok = markAndStartSweep(markWithEverythingHeld, nullptr, &marked);
-  t.marked = nanotime();
-  if (ok) {
-    gcController.heapMarked = marked;
-    gcController.heapLive.store(marked, std::memory_order_relaxed);
-    setGoal(marked);
+// Mark termination: the worker idle, the world stopped, the gate closed,
+// the last grey objects scanned, then the sweep cycle begins.
+void finishCycle() {
+  Cycle& c = cycle;
+  gcStopWorker();
+  c.t.marked = nanotime();
+  stopTheWorld("GC mark termination");
+  gcCloseGate();
+  gcDrain(nullptr);
+  if (debug.gccheckmark) {
+    lockGuard noP(sharedCacheLock());
+    gcLockRoots();
+    gcLockDestructors();
+    gcCheckMarks();
+    gcUnlockDestructors();
+    gcUnlockRoots();
   }
+  uint64_t marked = gcMarkedBytes();
+  gcMarking.store(false, std::memory_order_seq_cst);
+  startSweepCycle();
+  gcController.heapMarked = marked;
+  gcController.heapLive.store(marked, std::memory_order_relaxed);
+  setGoal(marked);
+  gcOpenGate();
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
   startTheWorld();
-  t.done = nanotime();
-  t.marked_ = ok ? marked : t.heapBefore;
-  if (!ok) return;  // a thread did not stop: this cycle freed nothing
-  recordCycle(t, procs);
-  if (debug.gctrace > 0) printTrace(t, cycleStats.numGC, procs);
+  c.t.done = nanotime();
+  c.t.marked_ = marked;
+  recordCycle(c.t, c.stw1 + (c.t.done - c.t.marked), procs);
+  if (debug.gctrace > 0) printTrace(c.t, cycleStats.numGC, procs);
 }
+
+// The calling goroutine scans grey objects until there are none (or mark
+// termination begins elsewhere).
+void assist() { gcDrain(gcStopping()); }
 
 void gcStart(bool forced) {
   RuntimeEntry entry;
   semacquire(&startSema);
-  bool run = forced || gcController.heapLive.load(std::memory_order_relaxed) >=
-                           gcController.trigger.load(std::memory_order_relaxed);
-  if (run) runCycle(forced);
+  if (!gcMarking.load(std::memory_order_relaxed) &&
+      (forced || gcController.heapLive.load(std::memory_order_relaxed) >=
+                     gcController.trigger.load(std::memory_order_relaxed))) {
+    startCycle(forced);
+  }
   semrelease(&startSema);
+}
+
+void gcFinish() {
+  RuntimeEntry entry;
+  semacquire(&startSema);
+  if (gcMarking.load(std::memory_order_relaxed)) finishCycle();
+  semrelease(&startSema);
+}
+
+void gcFinishMarking() {
+  if (!gcMarking.load(std::memory_order_acquire)) return;
+  {
+    RuntimeEntry entry;
+    assist();
+  }
+  gcFinish();
 }
 
 // Go's parseByteCount: digits, optionally followed by B, KiB, MiB, GiB or
@@ -247,13 +315,26 @@ bool parseByteCount(const char* s, int64_t* out) {
 void gcNoteAlloc(uint64_t bytes) { gcController.heapLive.fetch_add(bytes, std::memory_order_relaxed); }
 void gcNoteUncached(uint64_t bytes) { gcController.heapLive.fetch_sub(bytes, std::memory_order_relaxed); }
 
+void gcMarkWorkDone() {
+  markWorkDone.store(true, std::memory_order_release);
+  gcController.trigger.store(0, std::memory_order_relaxed);  // the next allocation ends the cycle
+}
+
 void gcMaybeStart() {
   if (gcController.heapLive.load(std::memory_order_relaxed) < gcController.trigger.load(std::memory_order_relaxed)) {
     return;
   }
   g* gp = getg();
-  if (!gp || gp == gp->mp->g0 || gp->mp->locks != 0 || !gp->mp->pp || !enabled()) return;
-  gcStart(false);
+  if (!gp || gp == gp->mp->g0 || gp->mp->locks != 0 || !gp->mp->pp) return;
+  if (gcMarking.load(std::memory_order_acquire)) {
+    if (!markWorkDone.load(std::memory_order_acquire)) {
+      RuntimeEntry entry;
+      assist();
+    }
+    gcFinish();
+    return;
+  }
+  if (enabled()) gcStart(false);
 }
 
 void gcinit() {
@@ -305,7 +386,11 @@ void GC() {
     internal::waitOnGoroutine([] { GC(); });
     return;
   }
+  // A cycle already marking may have started before the call: finish it,
+  // then run one of our own to its end, doing its marking here.
+  internal::gcFinishMarking();
   internal::gcStart(true);
+  internal::gcFinishMarking();
   internal::RuntimeEntry entry;
   internal::finishSweep();
 }

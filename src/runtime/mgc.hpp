@@ -32,20 +32,37 @@ void gcNoteUncached(uint64_t bytes);
 void gcinit();
 // The collector's fields of MemStats.
 void readGCStats(runtime::MemStats* m);
-// With the world stopped: finish sweeping, run mark(arg, marked) with every
-// sweeper held off and, if it returns true, begin the next sweep cycle
-// (mgcsweep.cpp).
-bool markAndStartSweep(bool (*mark)(void* arg, uint64_t* marked), void* arg, uint64_t* marked);
+// Sweep cycles (mgcsweep.cpp), with the world stopped: sweep what the last
+// cycle left and start a new mark-bit epoch; after marking, flush the
+// mcaches and move sweepgen on, which makes every span unswept.
+void sweepTermination();
+void startSweepCycle();
 // After an allocation that crossed the trigger: collect now if this
 // goroutine may (called outside the allocator's runtime entry).
 void gcMaybeStart();
 
-// Marking (mgcmark.cpp), with the world stopped and the allocator's and
-// the roots' locks held. Returns false if a thread could not be stopped
-// (the cycle is abandoned: nothing is freed). *marked: bytes marked. With
-// GODEBUG=gccheckmark=1 it marks again into scratch bits and dies on an
-// object the second marking reaches that the first left unmarked.
-bool gcMarkAll(uint64_t* marked);
+// Whether the cycle is marking: the write barrier is on and allocation
+// is black.
+extern std::atomic<bool> gcMarking;
+
+// Marking (mgcmark.cpp). gcMarkRoots, with the world stopped and the
+// allocator's, the roots' and the destructors' locks held, greys every
+// root with the goroutines that run without a P suspended; false if one
+// could not be (the cycle does not start). gcDrain scans grey objects
+// until none is left or *stop turns true; gcCheckMarks (GODEBUG=
+// gccheckmark=1, world stopped, same locks) marks everything again into
+// scratch bits and dies on an object reachable now that the cycle left
+// unmarked.
+bool gcMarkRoots();
+void gcDrain(const std::atomic<bool>* stop);
+void gcCheckMarks();
+uint64_t gcMarkedBytes();
+void gcShade(const void* p);            // the write barrier: grey p's object
+void gcMarkNewObject(uintptr_t obj);    // allocate-black
+void gcWakeWorker();                    // the cycle's marking begins
+void gcStopWorker();                    // mark termination: the worker idle on return
+const std::atomic<bool>* gcStopping();  // true once mark termination begins
+void gcMarkWorkDone();                  // the worker found nothing left (mgc.cpp)
 
 // Root table and the mark gate (mbarrier.cpp).
 void gcLockRoots();

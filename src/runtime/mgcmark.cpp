@@ -1,11 +1,20 @@
 // mgcmark.cpp: marking (mirrors runtime/mgcmark.go): the roots, the grey
-// stack and the object scan.
+// objects, the object scan, the write barrier's shading and the mark
+// worker.
 //
-// Roots: the registered root words (mbarrier.cpp), every live goroutine's
+// Snapshot at the beginning. The cycle's first stop-the-world greys every
+// root: the registered root words (mbarrier.cpp), every live goroutine's
 // stack from its saved stack pointer up and its closure (conservatively:
-// every aligned word that findObject resolves to an allocated object keeps
-// it), the objects queued for their destructors (kept, not scanned), and
-// the collector's own stack and registers.
+// every aligned word that findObject resolves to an allocated object), the
+// P caches' tiny blocks, the objects queued for their destructors (kept,
+// not scanned), and the collector's own stack and registers. The world
+// then runs while the mark worker (a thread of its own) and mutator assists
+// scan the grey objects. Each stack is scanned once, in that first pause:
+// from then on the write barrier (Yuasa's deletion half of Go's hybrid
+// barrier: every pointer overwritten or destroyed in a heap word is shaded
+// first) and allocate-black keep everything the snapshot could reach
+// marked, so no stack is scanned again. Mark termination, with the world
+// stopped and the mark gate closed, drains what the barriers greyed last.
 //
 // The heap is scanned precisely: only words whose pointer bit is set
 // (mheap.hpp), still checked by findObject, since a bit outlives the Ptr
@@ -13,29 +22,38 @@
 // scanned. A pointer one past an object's end resolves to the next object
 // and keeps it alive: slices never make one (slice.hpp), and a conservative
 // word that happens to do so costs one object's retention, not safety.
+// Heap words are read while mutators write them: a word read is one a
+// mutator stored (aligned stores do not tear), and whatever it replaced
+// was shaded by the barrier.
 //
 // Goroutines that run without a P (in syscall::Blocking, or handed off by
 // sysmon in a blocking call) keep running while the world is stopped. Each
 // one's M is sent SIGURG with a suspension request; the handler records
-// the interrupted context and waits on a futex until marking ends, so its
-// stack and registers (in the ucontext on the signal stack) hold still
-// while they are scanned. The scanner takes no lock a suspended thread may
-// hold: the allocator's and the roots' locks are the collector's already,
-// and marking allocates nothing (the grey stack is reserved address space).
-// A thread that does not answer in time (signals blocked, or a sanitizer
-// deferring the handler) abandons the cycle: nothing is swept, the stale
-// marks only keep garbage one cycle longer.
+// the interrupted context and waits on a futex until the roots are greyed,
+// so its stack and registers (in the ucontext on the signal stack) hold
+// still while they are scanned. The scanner takes no lock a suspended
+// thread may hold: the allocator's and the roots' locks are the
+// collector's already, and marking allocates nothing (the grey stack is
+// reserved address space). A thread that does not answer in time (signals
+// blocked, or a sanitizer deferring the handler) abandons the cycle before
+// it starts: nothing is swept, and the marks set so far only keep garbage
+// one cycle longer.
 //
-// Marking runs on one thread with the world stopped, so mark bits are set
-// without atomics.
+// Lock order: greyLock is a leaf; the worker takes nothing else.
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <mutex>
+
 #include "runtime/arch.hpp"
 #include "runtime/lock_futex.hpp"
+#include "runtime/mcache.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/os_linux.hpp"
@@ -53,10 +71,13 @@ namespace {
 
 // The grey objects: a stack in reserved address space, committed as it
 // grows, never shrunk (its high-water mark is the largest live set's
-// object count, 8 bytes each).
+// object count, 8 bytes each), shared by the worker, assists and barriers
+// under greyLock (batches amortise it).
 constexpr uintptr_t kGreyReserve = uintptr_t(1) << 34;
+constexpr uintptr_t kBatch = 128;
 
 struct GreyStack {
+  std::mutex lock;
   uintptr_t* base = nullptr;
   uintptr_t n = 0;
 
@@ -67,19 +88,22 @@ struct GreyStack {
     base = static_cast<uintptr_t*>(mem);
   }
   void push(uintptr_t obj) {
+    std::lock_guard<std::mutex> guard(lock);
     if (n == kGreyReserve / sizeof(uintptr_t)) throw_("runtime: mark stack overflow");
     base[n++] = obj;
   }
-  bool pop(uintptr_t* obj) {
-    if (n == 0) return false;
-    *obj = base[--n];
-    return true;
+  uintptr_t popBatch(uintptr_t* out) {
+    std::lock_guard<std::mutex> guard(lock);
+    uintptr_t k = n < kBatch ? n : kBatch;
+    n -= k;
+    std::memcpy(out, base + n, k * sizeof(uintptr_t));
+    return k;
   }
 };
 
 struct Marker {
   GreyStack grey;
-  uint64_t markedBytes = 0;
+  std::atomic<uint64_t> markedBytes{0};
   // gccheckmark: marks go to check bits instead, and an object reached
   // here that the cycle did not mark is fatal.
   bool checking = false;
@@ -133,9 +157,8 @@ GORT_NO_SANITIZE void greyObject(uintptr_t obj, mspan* s, uintptr_t i) {
     }
     if (checkMarks.testAndSet(obj)) return;
   } else {
-    if (s->marked(i)) return;
-    s->setMarked(i);
-    marker.markedBytes += s->elemsize;
+    if (!s->tryMark(i)) return;
+    marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
   }
   if (!s->spanclass.noscan()) marker.grey.push(obj);
 }
@@ -147,10 +170,22 @@ GORT_NO_SANITIZE inline void markCandidate(uintptr_t v) {
   if (obj) greyObject(obj, s, i);
 }
 
+// A word of a stack or closure. The check cannot hold such words to the
+// cycle's marks: a frame's uninitialised slot may hold a pointer from
+// before the snapshot to an object dead since, which the cycle rightly
+// left unmarked; so it follows only those the cycle marked, and holds the
+// precise words it reaches from them (and from roots) to account.
+GORT_NO_SANITIZE inline void markConservative(uintptr_t v) {
+  mspan* s;
+  uintptr_t i;
+  uintptr_t obj = findObject(v, &s, &i);
+  if (obj && (!marker.checking || s->marked(i))) greyObject(obj, s, i);
+}
+
 GORT_NO_SANITIZE void scanConservative(uintptr_t lo, uintptr_t hi) {
   lo = alignUp(lo, sizeof(uintptr_t));
   for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
-    markCandidate(*reinterpret_cast<const uintptr_t*>(p));
+    markConservative(*reinterpret_cast<const uintptr_t*>(p));
   }
 }
 
@@ -174,11 +209,14 @@ GORT_NO_SANITIZE void scanObject(uintptr_t obj, uintptr_t size) {
   }
 }
 
-void drain() {
-  uintptr_t obj;
-  while (marker.grey.pop(&obj)) {
-    mspan* s = spanOfHeap(obj);
-    scanObject(obj, s->elemsize);
+// Scans grey objects until none is left or, unless stopped is null,
+// *stopped turns true (checked between batches).
+void drain(const std::atomic<bool>* stopped) {
+  uintptr_t batch[kBatch];
+  while (!(stopped && stopped->load(std::memory_order_relaxed))) {
+    uintptr_t k = marker.grey.popBatch(batch);
+    if (k == 0) return;
+    for (uintptr_t j = 0; j < k; j++) scanObject(batch[j], spanOfHeap(batch[j])->elemsize);
   }
 }
 
@@ -247,15 +285,17 @@ void markRootWord(uintptr_t slot, void*) { markCandidate(*reinterpret_cast<const
 void markQueued(uintptr_t obj) {
   mspan* s;
   uintptr_t i;
-  if (findObject(obj, &s, &i) && !marker.checking && !s->marked(i)) {
-    s->setMarked(i);
-    marker.markedBytes += s->elemsize;
+  if (findObject(obj, &s, &i) && !marker.checking && s->tryMark(i)) {
+    marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
   }
 }
 
-void markFromRoots(g* me) {
+void greyTinyBlock(mcache* c) { markCandidate(c->tiny); }
+
+void greyRoots(g* me) {
   gcForEachRoot(markRootWord, nullptr);
   markQueuedDestructors(markQueued);
+  forEachMcache(greyTinyBlock);
   scanSelf(me);
   for (g* gp = allgsHead(); gp; gp = gp->alllink) {
     uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
@@ -267,39 +307,106 @@ void markFromRoots(g* me) {
     } else {
       scanStack(gp, gp->sched.sp);
     }
-    drain();
   }
-  drain();
 }
 
-}  // namespace
-
-// The Ms of goroutines running without a P are suspended throughout and
-// resumed at the end, whatever happens.
-bool gcMarkAll(uint64_t* marked) {
-  assertWorldStopped("gcMarkAll");
-  marker.grey.init();
-  marker.markedBytes = 0;
+// Runs fn(me) with every goroutine that runs without a P suspended; false
+// (fn not run) if one could not be.
+bool withGoroutinesStopped(void (*fn)(g* me)) {
   g* me = getg();
   bool ok = true;
   for (g* gp = allgsHead(); gp && ok; gp = gp->alllink) {
     if (needsSuspension(gp, me)) ok = suspendM(gp->mp);
   }
-  if (ok) {
-    markFromRoots(me);
-    if (debug.gccheckmark) {
-      marker.checking = true;
-      checkMarks.begin();
-      markFromRoots(me);
-      checkMarks.end();
-      marker.checking = false;
-    }
-  }
+  if (ok) fn(me);
   for (g* gp = allgsHead(); gp; gp = gp->alllink) {
     if (gp->mp && gp->mp->gcSuspend.load(std::memory_order_relaxed) != kNotSuspended) resumeM(gp->mp);
   }
-  *marked = marker.markedBytes;
   return ok;
+}
+
+// ---- the mark worker ----
+
+struct Worker {
+  std::atomic<uint32_t> wake{0};   // bumped to start it on a cycle
+  std::atomic<bool> stop{false};   // mark termination wants it idle
+  std::atomic<bool> busy{false};
+  std::once_flag started;
+};
+Worker worker;
+
+void* workerLoop(void*) {
+  for (;;) {
+    uint32_t seen = worker.wake.load(std::memory_order_acquire);
+    if (gcMarking.load(std::memory_order_acquire)) {
+      worker.busy.store(true, std::memory_order_seq_cst);
+      if (!worker.stop.load(std::memory_order_seq_cst)) {
+        drain(&worker.stop);
+        if (!worker.stop.load(std::memory_order_relaxed)) gcMarkWorkDone();
+      }
+      worker.busy.store(false, std::memory_order_release);
+    }
+    futexsleep(&worker.wake, seen, -1);
+  }
+  return nullptr;
+}
+
+void startWorker() {
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&t, &attr, workerLoop, nullptr) != 0) throw_("runtime: cannot start the mark worker");
+  pthread_attr_destroy(&attr);
+}
+
+}  // namespace
+
+bool gcMarkRoots() {
+  assertWorldStopped("gcMarkRoots");
+  marker.grey.init();
+  marker.markedBytes.store(0, std::memory_order_relaxed);
+  return withGoroutinesStopped(greyRoots);
+}
+
+void gcDrain(const std::atomic<bool>* stop) { drain(stop); }
+
+uint64_t gcMarkedBytes() { return marker.markedBytes.load(std::memory_order_relaxed); }
+
+void gcCheckMarks() {
+  assertWorldStopped("gcCheckMarks");
+  marker.checking = true;
+  checkMarks.begin();
+  withGoroutinesStopped([](g* me) {
+    greyRoots(me);
+    drain(nullptr);
+  });
+  checkMarks.end();
+  marker.checking = false;
+}
+
+void gcShade(const void* p) {
+  if (p) markCandidate(reinterpret_cast<uintptr_t>(p));
+}
+
+void gcMarkNewObject(uintptr_t obj) {
+  mspan* s;
+  uintptr_t i;
+  if (findObject(obj, &s, &i) && s->tryMark(i)) marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
+}
+
+void gcWakeWorker() {
+  std::call_once(worker.started, startWorker);
+  worker.stop.store(false, std::memory_order_relaxed);
+  worker.wake.fetch_add(1, std::memory_order_release);
+  futexwakeup(&worker.wake, 1);
+}
+
+const std::atomic<bool>* gcStopping() { return &worker.stop; }
+
+void gcStopWorker() {
+  worker.stop.store(true, std::memory_order_seq_cst);
+  while (worker.busy.load(std::memory_order_seq_cst)) sched_yield();
 }
 
 bool gcSuspendHandler(void* ctx) {

@@ -15,10 +15,10 @@
 // cache's lock, which the cycle's start holds too.
 //
 // The cycle protocol (sweepgen, mheap.hpp) is driven by the collector:
-// markAndStartSweep, with the world stopped, finishes the last cycle's
-// sweep, starts a new mark-bit epoch, lets the collector mark, then
+// With the world stopped, sweepTermination finishes the last cycle's sweep
+// and starts a new mark-bit epoch; once marking ends, startSweepCycle
 // flushes every mcache and moves the heap's sweepgen on by 2, which turns
-// every swept span into an unswept one. Tests drive it through
+// every swept span into an unswept one. Tests drive the pair through
 // export_test.hpp too.
 #include <bit>
 #include <cstring>
@@ -140,15 +140,19 @@ void beginSweepCycle() {
 
 }  // namespace
 
-bool markAndStartSweep(bool (*mark)(void* arg, uint64_t* marked), void* arg, uint64_t* marked) {
-  assertWorldStopped("markAndStartSweep");
+void sweepTermination() {
+  assertWorldStopped("sweepTermination");
   lockGuard sweeping(&sweepLock);
   sweepUntil(0);
+  sweepPending.store(false, std::memory_order_relaxed);
   nextMarkBitArenaEpoch();
+}
+
+void startSweepCycle() {
+  assertWorldStopped("startSweepCycle");
+  lockGuard sweeping(&sweepLock);
   lockGuard shared(sharedCacheLock());
-  if (!mark(arg, marked)) return false;
   beginSweepCycle();
-  return true;
 }
 
 void bgsweepTick(int64_t sinceNs) {
@@ -166,18 +170,14 @@ void SweepCycle(const std::vector<const void*>& keep) {
   RuntimeEntry entry;
   finishSweep();
   stopTheWorld("sweep cycle (test)");
-  uint64_t marked = 0;
-  markAndStartSweep(
-      [](void* arg, uint64_t*) {
-        for (const void* p : *static_cast<const std::vector<const void*>*>(arg)) {
-          mspan* s;
-          uintptr_t i;
-          if (findObject(uintptr_t(p), &s, &i) == 0) throw_("SweepCycle: not a heap object");
-          s->setMarked(i);
-        }
-        return true;
-      },
-      const_cast<std::vector<const void*>*>(&keep), &marked);
+  sweepTermination();
+  for (const void* p : keep) {
+    mspan* s;
+    uintptr_t i;
+    if (findObject(uintptr_t(p), &s, &i) == 0) throw_("SweepCycle: not a heap object");
+    s->setMarked(i);
+  }
+  startSweepCycle();
   startTheWorld();
 }
 

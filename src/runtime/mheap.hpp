@@ -58,8 +58,16 @@ struct mspan {
   uintptr_t base() const { return startAddr; }
   uintptr_t objIndex(uintptr_t p) const { return uintptr_t((uint64_t(p - startAddr) * divMul) >> 32); }
   bool allocated(uintptr_t i) const { return i < freeindex || (allocBits[i / 8] >> (i % 8) & 1); }
-  bool marked(uintptr_t i) const { return gcmarkBits[i / 8] >> (i % 8) & 1; }
-  void setMarked(uintptr_t i) { gcmarkBits[i / 8] |= uint8_t(1 << (i % 8)); }
+  // Mark bits are set concurrently (mark workers, write barriers,
+  // allocate-black): atomically, byte by byte.
+  bool marked(uintptr_t i) const { return __atomic_load_n(&gcmarkBits[i / 8], __ATOMIC_RELAXED) >> (i % 8) & 1; }
+  void setMarked(uintptr_t i) { tryMark(i); }
+  // Sets the mark bit; returns whether this call set it.
+  bool tryMark(uintptr_t i) {
+    auto bit = uint8_t(1 << (i % 8));
+    if (__atomic_load_n(&gcmarkBits[i / 8], __ATOMIC_RELAXED) & bit) return false;
+    return !(__atomic_fetch_or(&gcmarkBits[i / 8], bit, __ATOMIC_RELAXED) & bit);
+  }
   // Load allocCache from the 64 allocation bits at byte whichByte.
   void refillAllocCache(uintptr_t whichByte);
   // The next free slot at or after freeindex (nelems if none); advances
