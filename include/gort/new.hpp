@@ -83,6 +83,10 @@ class Ptr {
   internal::PtrWord w_;
 };
 
+// A Ptr's destructor releases nothing on the heap.
+template <class T>
+inline constexpr bool trivially_collected<Ptr<T>> = true;
+
 // The object is held by a Ptr from the moment it is allocated, so that a
 // collection during T's constructor (which may block) keeps it wherever
 // the Ptr lives; the constructor then runs in place.

@@ -73,6 +73,10 @@ class slice {
   int64_t cap_ = 0;
 };
 
+// A slice's destructor releases nothing on the heap.
+template <class T>
+inline constexpr bool trivially_collected<slice<T>> = true;
+
 template <class T>
 int64_t len(const slice<T>& s) noexcept {
   return s.size();

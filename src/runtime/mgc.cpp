@@ -12,7 +12,8 @@
 // concurrently with the mutator (the hybrid barrier, MEMORY.md §2.3) is the
 // next step; this cycle is its stop-the-world limit and its oracle.
 //
-// Pacing (Go 1.19's goal): a cycle starts when heapLive reaches
+// Pacing (Go 1.19's goal): a cycle starts when heapLive has covered 70% of
+// the way from the last marked heap to
 //   goal = marked + (marked + stacks + roots) * GOGC/100
 // (at least 4 MiB * GOGC/100), lowered to what GOMEMLIMIT leaves the heap
 // once the runtime's other memory is counted, never below what the last
@@ -94,10 +95,12 @@ uint64_t computeGoal(uint64_t marked) {
   return goal;
 }
 
+// The next cycle starts when 70% of the runway to the goal is spent, so
+// that its concurrent marking ends near the goal (Go's minimum trigger).
 void setGoal(uint64_t marked) {
   uint64_t goal = computeGoal(marked);
   gcController.heapGoal.store(goal, std::memory_order_relaxed);
-  gcController.trigger.store(goal, std::memory_order_relaxed);
+  gcController.trigger.store(marked + (goal - marked) / 10 * 7, std::memory_order_relaxed);
 }
 
 bool enabled() {
@@ -189,10 +192,10 @@ bool startCycle(bool forced) {
   Cycle& c = cycle;
   c.t = CycleTimes{};
   c.t.forced = forced;
-  c.t.start = nanotime();
   c.t.heapBefore = gcController.heapLive.load(std::memory_order_relaxed);
   c.t.goal = gcController.heapGoal.load(std::memory_order_relaxed);
   finishSweep();
+  c.t.start = nanotime();
   stopTheWorld("GC");
   sweepTermination();
   bool ok;

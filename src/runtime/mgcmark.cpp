@@ -87,10 +87,12 @@ struct GreyStack {
     if (mem == MAP_FAILED) throw_("runtime: cannot reserve the collector's mark stack");
     base = static_cast<uintptr_t*>(mem);
   }
-  void push(uintptr_t obj) {
+  void push(uintptr_t obj) { pushN(&obj, 1); }
+  void pushN(const uintptr_t* objs, uintptr_t k) {
     std::lock_guard<std::mutex> guard(lock);
-    if (n == kGreyReserve / sizeof(uintptr_t)) throw_("runtime: mark stack overflow");
-    base[n++] = obj;
+    if (n + k > kGreyReserve / sizeof(uintptr_t)) throw_("runtime: mark stack overflow");
+    std::memcpy(base + n, objs, k * sizeof(uintptr_t));
+    n += k;
   }
   uintptr_t popBatch(uintptr_t* out) {
     std::lock_guard<std::mutex> guard(lock);
@@ -100,6 +102,16 @@ struct GreyStack {
     return k;
   }
 };
+
+// A drainer's own grey objects, so that scanning takes greyLock once per
+// batch rather than once per object: what it greys goes here first, and
+// half spills to the shared stack when it fills up.
+constexpr uintptr_t kLocalGrey = 1024;
+struct LocalGrey {
+  uintptr_t buf[kLocalGrey];
+  uintptr_t n = 0;
+};
+thread_local LocalGrey* localGrey = nullptr;
 
 struct Marker {
   GreyStack grey;
@@ -160,7 +172,18 @@ GORT_NO_SANITIZE void greyObject(uintptr_t obj, mspan* s, uintptr_t i) {
     if (!s->tryMark(i)) return;
     marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
   }
-  if (!s->spanclass.noscan()) marker.grey.push(obj);
+  if (s->spanclass.noscan()) return;
+  LocalGrey* local = localGrey;
+  if (!local) {
+    marker.grey.push(obj);
+    return;
+  }
+  if (local->n == kLocalGrey) {
+    marker.grey.pushN(local->buf, kLocalGrey / 2);
+    std::memmove(local->buf, local->buf + kLocalGrey / 2, kLocalGrey / 2 * sizeof(uintptr_t));
+    local->n = kLocalGrey / 2;
+  }
+  local->buf[local->n++] = obj;
 }
 
 GORT_NO_SANITIZE inline void markCandidate(uintptr_t v) {
@@ -210,14 +233,21 @@ GORT_NO_SANITIZE void scanObject(uintptr_t obj, uintptr_t size) {
 }
 
 // Scans grey objects until none is left or, unless stopped is null,
-// *stopped turns true (checked between batches).
+// *stopped turns true (checked between batches); what it greyed and did not
+// scan goes back to the shared stack.
 void drain(const std::atomic<bool>* stopped) {
-  uintptr_t batch[kBatch];
+  LocalGrey local;
+  localGrey = &local;
   while (!(stopped && stopped->load(std::memory_order_relaxed))) {
-    uintptr_t k = marker.grey.popBatch(batch);
-    if (k == 0) return;
-    for (uintptr_t j = 0; j < k; j++) scanObject(batch[j], spanOfHeap(batch[j])->elemsize);
+    if (local.n == 0) local.n = marker.grey.popBatch(local.buf);
+    if (local.n == 0) break;
+    for (int k = 0; k < int(kBatch) && local.n; k++) {
+      uintptr_t obj = local.buf[--local.n];
+      scanObject(obj, spanOfHeap(obj)->elemsize);
+    }
   }
+  localGrey = nullptr;
+  if (local.n) marker.grey.pushN(local.buf, local.n);
 }
 
 // ---- goroutines without a P ----

@@ -341,4 +341,9 @@ TEST(GC, AllocationTriggersCyclesWithoutRuntimeGC) {
   });
 }
 
+static_assert(gort::trivially_collected<Ptr<int>>);
+static_assert(gort::trivially_collected<gort::slice<Ptr<int>>>);
+static_assert(gort::trivially_collected<Node>);
+static_assert(!gort::trivially_collected<Counted>);
+
 }  // namespace
