@@ -91,7 +91,10 @@ struct RootShard {
   }
 };
 
-constexpr size_t kRootShards = 64;
+// Enough shards that registering threads rarely meet; few enough that the
+// collector holding them all stays within what TSan's deadlock detector
+// tracks (64 locks held at once).
+constexpr size_t kRootShards = 32;
 RootShard rootShards[kRootShards];
 
 RootShard& shardOf(uintptr_t a) { return rootShards[(a >> 3) % kRootShards]; }

@@ -396,7 +396,9 @@ bool gcMarkRoots() {
   assertWorldStopped("gcMarkRoots");
   marker.grey.init();
   marker.markedBytes.store(0, std::memory_order_relaxed);
-  return withGoroutinesStopped(greyRoots);
+  if (withGoroutinesStopped(greyRoots)) return true;
+  marker.grey.n = 0;  // the cycle does not start: forget what it greyed
+  return false;
 }
 
 void gcDrain(const std::atomic<bool>* stop) { drain(stop); }

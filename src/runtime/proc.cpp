@@ -64,6 +64,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
+#include "runtime/sema.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/export_test.hpp"
 #include "runtime/inittask.hpp"
@@ -1901,11 +1902,19 @@ void exitsyscall() {
 
 // ---- stop/start the world -----------------------------------------------------
 
+namespace {
+// Admits one stopper at a time (Go's worldsema): the collector, GOMAXPROCS,
+// the tracer and goroutine dumps may all want the world stopped at once.
+std::atomic<uint32_t> worldsema{1};
+}  // namespace
+
 void stopTheWorld(const char* reason) {
   (void)reason;
   RuntimeEntry entry;
   m* mp = getm();
   if (!mp || !mp->pp) throw_("stopTheWorld: not on a P");
+  semacquire(&worldsema);
+  mp = getm();  // parking may have moved us
   mp->locks++;  // no preemption of the stopper
   lock(&sched.lock);
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
@@ -2064,6 +2073,7 @@ void startTheWorld() {
   }
   wakep();
   mp->locks--;
+  semrelease(&worldsema);
 }
 
 // ---- sudog cache -------------------------------------------------------------------

@@ -266,14 +266,18 @@ TEST_P(GCStress, MutatorsRewiringGraphsWhileCyclesRun) {
         wg.Done();
       });
     }
+    gort::sync::WaitGroup collector;
+    collector.Add(1);
     gort::go([&] {
       while (!done.load()) {
         gort::runtime::GC();
         gort::runtime::Gosched();
       }
+      collector.Done();
     });
     wg.Wait();
     done = true;
+    collector.Wait();
     gort::runtime::GC();
     for (int i = 0; i < kSlots; i++) EXPECT_EQ(checksum(forest[i]), sums[size_t(i)]) << i;
   });
