@@ -284,6 +284,23 @@ void gcFinishMarking() {
   gcFinish();
 }
 
+// Go's atoi32: an optional '-', decimal digits, nothing else, in range.
+bool atoi32(const char* s, int32_t* out) {
+  bool neg = *s == '-';
+  if (neg) s++;
+  if (!*s) return false;
+  int64_t v = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return false;
+    v = v * 10 + (*s - '0');
+    if (v > int64_t(INT32_MAX) + 1) return false;
+  }
+  if (neg) v = -v;
+  if (v < INT32_MIN || v > INT32_MAX) return false;
+  *out = int32_t(v);
+  return true;
+}
+
 // Go's parseByteCount: digits, optionally followed by B, KiB, MiB, GiB or
 // TiB; no sign, no overflow.
 bool parseByteCount(const char* s, int64_t* out) {
@@ -342,12 +359,11 @@ void gcMaybeStart() {
 
 void gcinit() {
   const char* p = getenv("GOGC");
+  int32_t pct;
   if (p && strcmp(p, "off") == 0) {
     gcPercent.store(-1);
-  } else if (p && *p) {
-    char* end;
-    long v = strtol(p, &end, 10);
-    if (*end == '\0' && v >= INT32_MIN && v <= INT32_MAX) gcPercent.store(int32_t(v));
+  } else if (p && atoi32(p, &pct)) {
+    gcPercent.store(pct < 0 ? -1 : pct);
   }
   p = getenv("GOMEMLIMIT");
   if (p && *p && strcmp(p, "off") != 0) {

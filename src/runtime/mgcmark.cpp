@@ -48,6 +48,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -159,6 +160,22 @@ struct CheckMarks {
 };
 CheckMarks checkMarks;
 
+constexpr uintptr_t kObletBytes = 128 << 10;
+
+void pushGrey(uintptr_t obj) {
+  LocalGrey* local = localGrey;
+  if (!local) {
+    marker.grey.push(obj);
+    return;
+  }
+  if (local->n == kLocalGrey) {
+    marker.grey.pushN(local->buf, kLocalGrey / 2);
+    std::memmove(local->buf, local->buf + kLocalGrey / 2, kLocalGrey / 2 * sizeof(uintptr_t));
+    local->n = kLocalGrey / 2;
+  }
+  local->buf[local->n++] = obj;
+}
+
 GORT_NO_SANITIZE void greyObject(uintptr_t obj, mspan* s, uintptr_t i) {
   if (marker.checking) {
     if (!s->marked(i)) {
@@ -173,17 +190,9 @@ GORT_NO_SANITIZE void greyObject(uintptr_t obj, mspan* s, uintptr_t i) {
     marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
   }
   if (s->spanclass.noscan()) return;
-  LocalGrey* local = localGrey;
-  if (!local) {
-    marker.grey.push(obj);
-    return;
-  }
-  if (local->n == kLocalGrey) {
-    marker.grey.pushN(local->buf, kLocalGrey / 2);
-    std::memmove(local->buf, local->buf + kLocalGrey / 2, kLocalGrey / 2 * sizeof(uintptr_t));
-    local->n = kLocalGrey / 2;
-  }
-  local->buf[local->n++] = obj;
+  // A large object goes grey in oblets of 128 KiB, so that several drainers
+  // share it and no one scan holds mark termination up for long.
+  for (uintptr_t at = obj; at < obj + s->elemsize; at += kObletBytes) pushGrey(at);
 }
 
 GORT_NO_SANITIZE inline void markCandidate(uintptr_t v) {
@@ -232,6 +241,14 @@ GORT_NO_SANITIZE void scanObject(uintptr_t obj, uintptr_t size) {
   }
 }
 
+// A grey entry: an object's start, or an oblet inside a large object.
+void scanGrey(uintptr_t at) {
+  mspan* s = spanOfHeap(at);
+  uintptr_t base = s->base() + s->objIndex(at) * s->elemsize;
+  uintptr_t end = std::min(base + s->elemsize, at + kObletBytes);
+  scanObject(at, end - at);
+}
+
 // Scans grey objects until none is left or, unless stopped is null,
 // *stopped turns true (checked between batches); what it greyed and did not
 // scan goes back to the shared stack.
@@ -243,7 +260,7 @@ void drain(const std::atomic<bool>* stopped) {
     if (local.n == 0) break;
     for (int k = 0; k < int(kBatch) && local.n; k++) {
       uintptr_t obj = local.buf[--local.n];
-      scanObject(obj, spanOfHeap(obj)->elemsize);
+      scanGrey(obj);
     }
   }
   localGrey = nullptr;
