@@ -77,7 +77,7 @@ uint64_t computeGoal(uint64_t marked) {
   uint64_t goal = UINT64_MAX;
   int32_t pct = gcPercent.load(std::memory_order_relaxed);
   if (pct >= 0) {
-    uint64_t scan = marked + heapStats().stackInuse.load(std::memory_order_relaxed) + gcRootCount() * 8;
+    uint64_t scan = marked + gcStackScanBytes() + gcRootCount() * 8;
     goal = marked + scan * uint64_t(pct) / 100;
     uint64_t minimum = kHeapMinimum * uint64_t(pct) / 100;
     if (goal < minimum) goal = minimum;
@@ -150,7 +150,7 @@ void printTrace(const CycleTimes& t, uint32_t n, int32_t procs) {
   out << Ms{stw1} << '+' << Ms{mark} << '+' << Ms{stw2} << " ms clock, ";
   out << Ms{stw1 * procs} << "+0/" << Ms{mark} << "/0+" << Ms{stw2 * procs} << " ms cpu, ";
   out << (t.heapBefore >> 20) << "->" << (t.heapBefore >> 20) << "->" << (t.marked_ >> 20) << " MB, "
-      << (t.goal >> 20) << " MB goal, " << (heapStats().stackInuse.load(std::memory_order_relaxed) >> 20)
+      << (t.goal >> 20) << " MB goal, " << (gcStackScanBytes() >> 20)
       << " MB stacks, " << (gcRootCount() * 8 >> 20) << " MB globals, " << procs << " P"
       << (t.forced ? " (forced)" : "") << '\n';
 }
@@ -268,18 +268,25 @@ void gcStart(bool forced) {
   semrelease(&startSema);
 }
 
+// Ends the cycle if its marking is done; a cycle that started while this
+// goroutine waited for startSema is left to mark.
 void gcFinish() {
   RuntimeEntry entry;
   semacquire(&startSema);
-  if (gcMarking.load(std::memory_order_relaxed)) finishCycle();
+  if (gcMarking.load(std::memory_order_relaxed) && markWorkDone.load(std::memory_order_acquire)) finishCycle();
   semrelease(&startSema);
 }
 
+// Helps the cycle's marking until the worker has found nothing left, then
+// ends the cycle (runtime::GC).
 void gcFinishMarking() {
-  if (!gcMarking.load(std::memory_order_acquire)) return;
-  {
-    RuntimeEntry entry;
-    assist();
+  while (gcMarking.load(std::memory_order_acquire) && !markWorkDone.load(std::memory_order_acquire)) {
+    {
+      RuntimeEntry entry;
+      assist();
+    }
+    // Yield as a goroutine: a stop-the-world may be waiting for this P.
+    if (!markWorkDone.load(std::memory_order_acquire)) runtime::Gosched();
   }
   gcFinish();
 }
@@ -347,11 +354,13 @@ void gcMaybeStart() {
   g* gp = getg();
   if (!gp || gp == gp->mp->g0 || gp->mp->locks != 0 || !gp->mp->pp) return;
   if (gcMarking.load(std::memory_order_acquire)) {
+    // Past the assist threshold: help, and end the cycle once the worker
+    // is done (ending it earlier would leave the rest to the pause).
     if (!markWorkDone.load(std::memory_order_acquire)) {
       RuntimeEntry entry;
       assist();
     }
-    gcFinish();
+    if (markWorkDone.load(std::memory_order_acquire)) gcFinish();
     return;
   }
   if (enabled()) gcStart(false);

@@ -57,6 +57,7 @@ bool gcMarkRoots();
 void gcDrain(const std::atomic<bool>* stop);
 void gcCheckMarks();
 uint64_t gcMarkedBytes();
+uint64_t gcStackScanBytes();  // stack bytes the last snapshot scanned
 void gcShade(const void* p);            // the write barrier: grey p's object
 void gcMarkNewObject(uintptr_t obj);    // allocate-black
 void gcWakeWorker();                    // the cycle's marking begins

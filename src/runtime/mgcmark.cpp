@@ -214,6 +214,8 @@ GORT_NO_SANITIZE inline void markConservative(uintptr_t v) {
   if (obj && (!marker.checking || s->marked(i))) greyObject(obj, s, i);
 }
 
+std::atomic<uint64_t> stackScanBytes{0};  // the last snapshot's (Go's lastStackScan)
+
 GORT_NO_SANITIZE void scanConservative(uintptr_t lo, uintptr_t hi) {
   lo = alignUp(lo, sizeof(uintptr_t));
   for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
@@ -258,6 +260,13 @@ void drain(const std::atomic<bool>* stopped) {
   while (!(stopped && stopped->load(std::memory_order_relaxed))) {
     if (local.n == 0) local.n = marker.grey.popBatch(local.buf);
     if (local.n == 0) break;
+    // Share: others wait for work while this buffer holds plenty.
+    if (local.n > 2 * kBatch && __atomic_load_n(&marker.grey.n, __ATOMIC_RELAXED) == 0) {
+      uintptr_t half = local.n / 2;
+      marker.grey.pushN(local.buf, half);
+      std::memmove(local.buf, local.buf + half, (local.n - half) * sizeof(uintptr_t));
+      local.n -= half;
+    }
     for (int k = 0; k < int(kBatch) && local.n; k++) {
       uintptr_t obj = local.buf[--local.n];
       scanGrey(obj);
@@ -299,6 +308,7 @@ GORT_NO_SANITIZE void scanStack(g* gp, uintptr_t sp) {
   if (gp->stk.hi == 0) return;  // never ran: no stack yet
   if (sp < gp->stk.lo || sp > gp->stk.hi) throw_("runtime: goroutine stack pointer outside its stack");
   scanConservative(sp, gp->stk.hi);
+  stackScanBytes.fetch_add(gp->stk.hi - sp, std::memory_order_relaxed);
 }
 
 GORT_NO_SANITIZE void scanSuspended(g* gp) {
@@ -306,6 +316,7 @@ GORT_NO_SANITIZE void scanSuspended(g* gp) {
   uintptr_t sp = mp->gcSuspendSp;
   if (sp >= gp->stk.lo + kRedZone && sp <= gp->stk.hi) {
     scanConservative(sp - kRedZone, gp->stk.hi);
+    stackScanBytes.fetch_add(gp->stk.hi - sp + kRedZone, std::memory_order_relaxed);
   } else {
     scanStack(gp, gp->sched.sp);  // on g0 or a signal stack: the G is switched out
   }
@@ -349,8 +360,11 @@ void greyRoots(g* me) {
     if (st == Gdead || st == Gidle) continue;
     scanClosure(gp);
     if (gp == me) continue;
-    if (needsSuspension(gp, me)) {
+    m* mp = gp->mp;
+    if (mp && mp->curg == gp && mp->gcSuspend.load(std::memory_order_relaxed) == kSuspended) {
       scanSuspended(gp);
+    } else if (needsSuspension(gp, me)) {
+      throw_("runtime: a goroutine running without a P was not suspended for the stack scan");
     } else {
       scanStack(gp, gp->sched.sp);
     }
@@ -362,12 +376,13 @@ void greyRoots(g* me) {
 bool withGoroutinesStopped(void (*fn)(g* me)) {
   g* me = getg();
   bool ok = true;
-  for (g* gp = allgsHead(); gp && ok; gp = gp->alllink) {
-    if (needsSuspension(gp, me)) ok = suspendM(gp->mp);
+  for (m* mp = allmHead(); mp && ok; mp = mp->alllink) {
+    g* gp = mp->curg;
+    if (gp && needsSuspension(gp, me)) ok = suspendM(mp);
   }
   if (ok) fn(me);
-  for (g* gp = allgsHead(); gp; gp = gp->alllink) {
-    if (gp->mp && gp->mp->gcSuspend.load(std::memory_order_relaxed) != kNotSuspended) resumeM(gp->mp);
+  for (m* mp = allmHead(); mp; mp = mp->alllink) {
+    if (mp->gcSuspend.load(std::memory_order_relaxed) != kNotSuspended) resumeM(mp);
   }
   return ok;
 }
@@ -413,12 +428,15 @@ bool gcMarkRoots() {
   assertWorldStopped("gcMarkRoots");
   marker.grey.init();
   marker.markedBytes.store(0, std::memory_order_relaxed);
+  stackScanBytes.store(0, std::memory_order_relaxed);
   if (withGoroutinesStopped(greyRoots)) return true;
   marker.grey.n = 0;  // the cycle does not start: forget what it greyed
   return false;
 }
 
 void gcDrain(const std::atomic<bool>* stop) { drain(stop); }
+
+uint64_t gcStackScanBytes() { return stackScanBytes.load(std::memory_order_relaxed); }
 
 uint64_t gcMarkedBytes() { return marker.markedBytes.load(std::memory_order_relaxed); }
 
