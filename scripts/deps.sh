@@ -20,7 +20,7 @@ if [ "${1:-}" = --arm64 ]; then
   arm64=true
   shift
 fi
-packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb "$@")
+packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb zlib1g-dev "$@")
 $arm64 && packages+=(g++-aarch64-linux-gnu qemu-user-static)
 
 sudo=()

@@ -29,6 +29,7 @@
 #include "runtime/check.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/mprof.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
@@ -156,6 +157,7 @@ int alignedClass(int sc, uintptr_t align) {
       full = alignUp(size, kPageSize);
     }
   }
+  if (__builtin_expect((c->nextSample -= intptr_t(full)) < 0, 0)) profilealloc(c, full);  // heap profile
   if (__builtin_expect(inittraceAllocs.gp.load(std::memory_order_relaxed) != nullptr, 0) &&
       inittraceAllocs.gp.load(std::memory_order_relaxed) == gp) {
     inittraceAllocs.bytes += full;

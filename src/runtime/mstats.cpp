@@ -4,48 +4,51 @@
 // them without stopping the world; a P that went away left its counters in
 // the dead caches' totals. Tiny allocations count as both a malloc and a
 // free, as Go counts them (their block is the object the heap sees).
+#include "runtime/mstats.hpp"
+
+#include "gort/debug_gcstats.hpp"
 #include "gort/runtime.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
 
-namespace gort::runtime {
+namespace gort::internal {
 
-namespace {
+void AllocTotals::add(const mcacheStats& s) {
+  for (int i = 0; i < kNumSizeClasses; i++) {
+    nmalloc[i] += s.nmalloc[i].load();
+    nfree[i] += s.nfree[i].load();
+  }
+  tiny += s.tinyAllocs.load();
+  largeAlloc += s.largeAlloc.load();
+  largeAllocCount += s.largeAllocCount.load();
+  largeFree += s.largeFree.load();
+  largeFreeCount += s.largeFreeCount.load();
+}
+
+AllocTotals allocTotals() {
+  RuntimeEntry entry;  // it may start the heap
+  AllocTotals t;
+  mallocinit();
+  int32_t procs = gomaxprocs.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < procs; i++) {
+    if (mcache* c = allp[i]->mcache) t.add(c->stats);
+  }
+  t.add(sweeperStatsNoP());
+  t.add(deadCacheStats());
+  return t;
+}
+
+}  // namespace gort::internal
+
+namespace gort::runtime {
 
 using internal::kClassToSize;
 using internal::kNumSizeClasses;
 
-struct Totals {
-  uint64_t nmalloc[kNumSizeClasses] = {}, nfree[kNumSizeClasses] = {};
-  uint64_t tiny = 0, largeAlloc = 0, largeAllocCount = 0, largeFree = 0, largeFreeCount = 0;
-
-  void add(const internal::mcacheStats& s) {
-    for (int i = 0; i < kNumSizeClasses; i++) {
-      nmalloc[i] += s.nmalloc[i].load();
-      nfree[i] += s.nfree[i].load();
-    }
-    tiny += s.tinyAllocs.load();
-    largeAlloc += s.largeAlloc.load();
-    largeAllocCount += s.largeAllocCount.load();
-    largeFree += s.largeFree.load();
-    largeFreeCount += s.largeFreeCount.load();
-  }
-};
-
-}  // namespace
-
 void ReadMemStats(MemStats* m) {
-  internal::RuntimeEntry entry;  // it may start the heap
-  Totals t;
-  internal::mallocinit();
-  int32_t procs = internal::gomaxprocs.load(std::memory_order_acquire);
-  for (int32_t i = 0; i < procs; i++) {
-    if (internal::mcache* c = internal::allp[i]->mcache) t.add(c->stats);
-  }
-  t.add(internal::sweeperStatsNoP());
-  t.add(internal::deadCacheStats());
+  internal::AllocTotals t = internal::allocTotals();
 
   *m = MemStats{};
   uint64_t allocBytes = t.largeAlloc, freeBytes = t.largeFree;
@@ -80,3 +83,10 @@ void ReadMemStats(MemStats* m) {
 }
 
 }  // namespace gort::runtime
+
+namespace gort::debug {
+
+// Every field is the collector's: zero (and empty) until it exists.
+void ReadGCStats(GCStats* stats) { *stats = GCStats{}; }
+
+}  // namespace gort::debug
