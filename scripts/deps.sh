@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing gort needs on Debian (bookworm): CMake,
 # Ninja, GCC (whose libgcc-dev also ships libbacktrace and the ASan, UBSan
-# and TSan run-time libraries), GoogleTest and gdb (tests/gdb, which skips
-# without it). Idempotent: when every package is already installed it
-# prints nothing and touches nothing.
+# and TSan run-time libraries), GoogleTest, zlib (runtime/pprof gzips its
+# profiles) and gdb (tests/gdb, which skips without it). Idempotent: when
+# every package is already installed it prints nothing and touches nothing.
 #
 #   scripts/deps.sh            the build and test dependencies
 #   scripts/deps.sh PKG...     those plus extra Debian packages (bench.sh
