@@ -96,7 +96,7 @@ uintptr_t sigctxtFP(const void* ctx) { return uintptr_t(regs(ctx)[REG_RBP]); }
 
 // A frameless function (or one still in its prologue) has its return
 // address on top of the stack.
-uintptr_t sigctxtLeafReturnSlot(const void* ctx, uintptr_t lo, uintptr_t hi) {
+[[gnu::no_sanitize_address]] uintptr_t sigctxtLeafReturnSlot(const void* ctx, uintptr_t lo, uintptr_t hi) {
   uintptr_t sp = sigctxtSP(ctx);
   if (sp < lo || sp > hi - sizeof(uintptr_t) || sp % sizeof(uintptr_t) != 0) return 0;
   return *reinterpret_cast<const uintptr_t*>(sp);

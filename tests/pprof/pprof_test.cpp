@@ -27,6 +27,8 @@
 #include "gort/time.hpp"
 #include "runtime/pprof/protobuf.hpp"
 
+#include "support/command.hpp"
+
 namespace {
 
 using namespace gort;
@@ -44,15 +46,7 @@ struct StringWriter {
   void Write(const void* p, size_t n) { data.append(static_cast<const char*>(p), n); }
 };
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
+using gorttest::runCommand;
 
 std::string save(const std::string& name, const std::string& data) {
   std::string path = ::testing::TempDir() + "gort_pprof_" + name;
@@ -64,7 +58,7 @@ std::string save(const std::string& name, const std::string& data) {
 std::string pprofTool(const std::string& args, const std::string& file) {
   int status = 0;
   // No binary, no network: the profile's own symbols must do.
-  std::string out = run("PPROF_BINARY_PATH=/nonexistent " + std::string(kGo) + " tool pprof " + args + " " + file +
+  std::string out = runCommand("PPROF_BINARY_PATH=/nonexistent " + std::string(kGo) + " tool pprof " + args + " " + file +
                             " 2>&1",
                         &status);
   EXPECT_EQ(status, 0) << out.substr(0, 4000);

@@ -231,9 +231,9 @@ std::vector<CountRecord> goroutineRecords() {
     if (onG && (st == Gwaiting || st == Grunnable)) {
       int n = parkedPCs(gp, pcs.data());
       stk.assign(pcs.begin(), pcs.begin() + n);
-    } else if (gp->gopc) {
-      stk.push_back(gp->gopc);  // running elsewhere, or in a system call: where it was created
     }
+    // Running elsewhere, in a system call, or not started: where it was created.
+    if (stk.empty() && gp->gopc) stk.push_back(gp->gopc);
     recs.push_back({std::move(stk), labelsCopy(gp->labels)});
   }
   if (onG) startTheWorld();

@@ -183,12 +183,16 @@ class Encoder {
     return 0;
   }
 
+  // The id of key in ids, and whether it was just assigned (1, 2, ...).
+  template <class K>
+  static std::pair<uint64_t, bool> idOf(std::unordered_map<K, uint64_t>* ids, const K& key) {
+    auto [it, added] = ids->try_emplace(key, ids->size() + 1);
+    return {it->second, added};
+  }
+
   uint64_t function(const Frame& f) {
-    std::string key = f.function + '\0' + f.file;
-    auto it = functions_.find(key);
-    if (it != functions_.end()) return it->second;
-    uint64_t id = functions_.size() + 1;
-    functions_[key] = id;
+    auto [id, added] = idOf(&functions_, f.function + '\0' + f.file);
+    if (!added) return id;
     ProtoWriter w;
     w.uint64(1, id);
     w.int64(2, str(f.function));
@@ -199,10 +203,8 @@ class Encoder {
   }
 
   uint64_t location(uintptr_t pc) {
-    auto it = locationIDs_.find(pc);
-    if (it != locationIDs_.end()) return it->second;
-    uint64_t id = locationIDs_.size() + 1;
-    locationIDs_[pc] = id;
+    auto [id, added] = idOf(&locationIDs_, pc);
+    if (!added) return id;
     ProtoWriter w;
     w.uint64(1, id);
     w.uint64(2, mappingOf(pc - 1));
