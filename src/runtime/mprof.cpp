@@ -70,7 +70,8 @@ auto* memTable = new std::unordered_map<std::vector<uintptr_t>, MemCounts, Stack
 auto* blockTable = new std::unordered_map<std::vector<uintptr_t>, EventCounts, StackHash>;
 auto* mutexTable = new std::unordered_map<std::vector<uintptr_t>, EventCounts, StackHash>;
 
-std::vector<uintptr_t> stackOf(int skip) {
+// Skips count machine frames: these two must stay out of line.
+[[gnu::noinline]] std::vector<uintptr_t> stackOf(int skip) {
   uintptr_t pcs[kMaxStack];
   int n = callersPCs(skip + 1, pcs, kMaxStack);
   return std::vector<uintptr_t>(pcs, pcs + n);
@@ -86,7 +87,8 @@ intptr_t nextSampleDistance(int rate) {
   return d >= double(INTPTR_MAX / 2) ? INTPTR_MAX / 2 : intptr_t(d);
 }
 
-void saveEvent(std::unordered_map<std::vector<uintptr_t>, EventCounts, StackHash>* table, int64_t cycles, int skip) {
+[[gnu::noinline]] void saveEvent(std::unordered_map<std::vector<uintptr_t>, EventCounts, StackHash>* table,
+                                 int64_t cycles, int skip) {
   std::vector<uintptr_t> stk = stackOf(skip + 1);
   lockGuard guard(&profLock);
   EventCounts& e = (*table)[std::move(stk)];
@@ -129,6 +131,7 @@ void blockevent(int64_t t0, int skip) {
   int64_t rate = blockprofilerate.load(std::memory_order_relaxed);
   if (rate <= 0 || (rate > d && int64_t(fastrand()) % rate > d)) return;
   saveEvent(blockTable, d, skip + 1);
+  asm volatile("");  // no tail call: the skip counts this frame
 }
 
 void mutexevent(int64_t t0, int skip) {
@@ -136,6 +139,7 @@ void mutexevent(int64_t t0, int skip) {
   if (rate <= 0 || int64_t(fastrand()) % rate != 0) return;
   int64_t d = nanotime() - t0;
   saveEvent(mutexTable, d > 0 ? d : 1, skip + 1);
+  asm volatile("");  // no tail call: the skip counts this frame
 }
 
 }  // namespace gort::internal
