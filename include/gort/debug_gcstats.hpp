@@ -9,8 +9,9 @@
 
 namespace gort::debug {
 
-// The collector's history, as Go's debug.GCStats. Until gort has a
-// collector there has been no cycle: every field is zero or empty.
+// The collector's history, as Go's debug.GCStats, from MemStats' GC fields
+// (zero and empty before the first collection). Size PauseQuantiles
+// before the call to get min, quantiles and max of the recorded pauses.
 struct GCStats {
   time::Time LastGC;
   int64_t NumGC = 0;

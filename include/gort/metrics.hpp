@@ -7,8 +7,8 @@
 //
 // Names, kinds and units are Go 1.19's exactly, so dashboards built for Go
 // programs read gort's. Values come from the runtime's own counters; a
-// metric of a part gort does not have yet (the collector's cycles and
-// pauses, cgo) reads its true value, zero.
+// metric of a part gort does not have (cgo, the GC CPU limiter) reads its
+// true value, zero, and /sched/latencies:seconds is empty (not measured).
 #pragma once
 
 #include <cstdint>

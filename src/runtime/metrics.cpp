@@ -6,10 +6,13 @@
 // computing it from one snapshot of the runtime's counters (ReadMemStats'
 // heap and allocation totals, the goroutine count, GOMAXPROCS), taken once
 // per Read so that related metrics agree. Metrics of parts gort does not
-// have report their true value: the collector's cycles, goal, limiter and
-// pauses are zero or an empty histogram, frees are zero (nothing is freed
-// before the collector), cgo calls zero. /sched/latencies:seconds is empty:
+// have report their true value: the GC CPU limiter's cycle and cgo calls
+// are zero. /sched/latencies:seconds is empty:
 // the scheduler does not time runnable-to-running transitions yet.
+//
+// The collector's counters come from MemStats (NumGC, NumForcedGC, NextGC,
+// the pause ring): zero until a collection has run. /gc/pauses:seconds
+// covers the last 256 pauses once there have been more.
 //
 // Histograms use Go's bucket boundaries: size classes + 1 byte for the
 // allocation sizes, the timeHistogram's 45x16 exponential buckets for
@@ -70,6 +73,20 @@ Float64Histogram emptyTimeHistogram() {
   return h;
 }
 
+// The collector's pauses, from MemStats' ring of the last 256 (all of them
+// until there have been more).
+Float64Histogram pauseHistogram(const runtime::MemStats& m) {
+  Float64Histogram h = emptyTimeHistogram();
+  uint32_t n = std::min<uint32_t>(m.NumGC, 256);
+  for (uint32_t i = 0; i < n; i++) {
+    double sec = double(m.PauseNs[(m.NumGC - 1 - i) % 256]) / 1e9;
+    // The bucket whose [lo, hi) holds sec: the last boundary <= sec.
+    auto it = std::upper_bound(h.Buckets.begin(), h.Buckets.end(), sec);
+    h.Counts[size_t(it - h.Buckets.begin()) - 1]++;
+  }
+  return h;
+}
+
 // Counts per size class (class 0 unused: large objects go in the last).
 Float64Histogram bySize(const uint64_t* perClass, uint64_t large) {
   Float64Histogram h;
@@ -106,9 +123,11 @@ struct Metric {
 const std::vector<Metric>& table() {
   static const std::vector<Metric> t = {
       {{"/cgo/go-to-c-calls:calls", "Calls made from Go to C (gort has no cgo).", KindUint64, true}, U64(0)},
-      {{"/gc/cycles/automatic:gc-cycles", "Completed GC cycles started by the runtime.", KindUint64, true}, U64(0)},
-      {{"/gc/cycles/forced:gc-cycles", "Completed GC cycles the program forced.", KindUint64, true}, U64(0)},
-      {{"/gc/cycles/total:gc-cycles", "All completed GC cycles.", KindUint64, true}, U64(0)},
+      {{"/gc/cycles/automatic:gc-cycles", "Completed GC cycles started by the runtime.", KindUint64, true},
+       U64(sub(s.mem.NumGC, s.mem.NumForcedGC))},
+      {{"/gc/cycles/forced:gc-cycles", "Completed GC cycles the program forced.", KindUint64, true},
+       U64(s.mem.NumForcedGC)},
+      {{"/gc/cycles/total:gc-cycles", "All completed GC cycles.", KindUint64, true}, U64(s.mem.NumGC)},
       {{"/gc/heap/allocs-by-size:bytes", "Heap allocations by approximate size (tiny blocks, not tiny objects).",
         KindFloat64Histogram, true},
        [](const Snapshot& s, Value* v) { v->setHistogram(bySize(s.alloc.nmalloc, s.alloc.largeAllocCount)); }},
@@ -133,7 +152,7 @@ const std::vector<Metric>& table() {
         KindUint64, false},
        U64(0)},
       {{"/gc/pauses:seconds", "Distribution of stop-the-world GC pause latencies.", KindFloat64Histogram, true},
-       [](const Snapshot&, Value* v) { v->setHistogram(emptyTimeHistogram()); }},
+       [](const Snapshot& s, Value* v) { v->setHistogram(pauseHistogram(s.mem)); }},
       {{"/gc/stack/starting-size:bytes", "Stack size of new goroutines.", KindUint64, false},
        U64(internal::maxStackSize())},
       {{"/memory/classes/heap/free:bytes", "Free heap memory still backed by physical memory.", KindUint64, false},

@@ -6,6 +6,9 @@
 // free, as Go counts them (their block is the object the heap sees).
 #include "runtime/mstats.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "gort/debug_gcstats.hpp"
 #include "gort/runtime.hpp"
 #include "runtime/mcache.hpp"
@@ -86,7 +89,32 @@ void ReadMemStats(MemStats* m) {
 
 namespace gort::debug {
 
-// Every field is the collector's: zero (and empty) until it exists.
-void ReadGCStats(GCStats* stats) { *stats = GCStats{}; }
+// From MemStats' collector fields (zero until a collection has run): its
+// pause ring holds the last 256 pauses, most recent at (NumGC-1) % 256.
+void ReadGCStats(GCStats* stats) {
+  runtime::MemStats m;
+  runtime::ReadMemStats(&m);
+  size_t quantiles = stats->PauseQuantiles.size();
+  *stats = GCStats{};
+  stats->NumGC = m.NumGC;
+  stats->PauseTotal = time::Duration(int64_t(m.PauseTotalNs));
+  if (m.LastGC != 0) stats->LastGC = time::Unix(0, int64_t(m.LastGC));
+  uint32_t n = std::min<uint32_t>(m.NumGC, 256);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t at = (m.NumGC - 1 - i) % 256;
+    stats->Pause.push_back(time::Duration(int64_t(m.PauseNs[at])));
+    stats->PauseEnd.push_back(time::Unix(0, int64_t(m.PauseEnd[at])));
+  }
+  // As Go: the caller sizes PauseQuantiles to ask for them (min, ..., max).
+  if (quantiles > 0) {
+    std::vector<time::Duration> sorted = stats->Pause;
+    std::sort(sorted.begin(), sorted.end());
+    stats->PauseQuantiles.assign(quantiles, time::Duration());
+    for (size_t q = 0; q < quantiles && !sorted.empty(); q++) {
+      size_t idx = quantiles == 1 ? sorted.size() - 1 : q * (sorted.size() - 1) / (quantiles - 1);
+      stats->PauseQuantiles[q] = sorted[idx];
+    }
+  }
+}
 
 }  // namespace gort::debug
