@@ -43,8 +43,7 @@ struct MemProfileRecord {
   int64_t InUseObjects() const { return AllocObjects - FreeObjects; }
 };
 // The sampled allocation sites (unscaled). inuseZero: also the sites
-// whose memory has all been freed. Frees arrive with the collector: until
-// it exists, in-use equals allocated.
+// whose memory has all been freed (frees come from the sweeper).
 std::vector<MemProfileRecord> MemProfile(bool inuseZero);
 
 struct BlockProfileRecord {

@@ -12,10 +12,11 @@
 // MemProfileRate, so sampled allocations form a Poisson process over the
 // bytes allocated and the profile can be unbiased by size (pprof.cpp
 // scales each record by 1/(1-exp(-size/rate)), as Go does). The countdown
-// is one subtraction on mallocgc's path; everything else happens here. The
-// collector does not exist yet, so nothing is ever freed: in-use equals
-// allocated. When it comes, its sweeper reports a sampled object's free
-// to mProfFree.
+// is one subtraction on mallocgc's path; everything else happens here.
+// Frees: each sampled object's address is kept (sampledObjects, ordered)
+// with its record; the sweeper, while any are live, hands each span it
+// sweeps to mProfSweep, which charges the sampled objects the sweep frees
+// to their records (Go marks such slots with a span "special" instead).
 //
 // Block events (blockevent): a wait of d ns is kept with probability
 // min(1, d/rate), as Go's blocksampled. Mutex events (mutexevent): one in
@@ -26,12 +27,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <unordered_map>
 #include <vector>
 
 #include "gort/runtime_prof.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/mcache.hpp"
+#include "runtime/mheap.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
@@ -69,6 +72,15 @@ mutex profLock{LockRank::leaf};
 auto* memTable = new std::unordered_map<std::vector<uintptr_t>, MemCounts, StackHash>;
 auto* blockTable = new std::unordered_map<std::vector<uintptr_t>, EventCounts, StackHash>;
 auto* mutexTable = new std::unordered_map<std::vector<uintptr_t>, EventCounts, StackHash>;
+
+// Sampled objects not yet freed, by address (profLock); nsampled counts
+// them so that the sweeper skips the lock while there are none.
+struct Sampled {
+  MemCounts* rec;  // a node of memTable: never moves
+  uintptr_t size;
+};
+auto* sampledObjects = new std::map<uintptr_t, Sampled>;
+std::atomic<int64_t> nsampled{0};
 
 // Skips count machine frames: these two must stay out of line.
 [[gnu::noinline]] std::vector<uintptr_t> stackOf(int skip) {
@@ -108,7 +120,7 @@ std::vector<runtime::BlockProfileRecord> eventRecords(
 
 }  // namespace
 
-void profilealloc(mcache* c, uintptr_t size) {
+void profilealloc(mcache* c, uintptr_t v, uintptr_t size) {
   int rate = runtime::MemProfileRate;
   c->nextSample = nextSampleDistance(rate);
   if (!c->sampleArmed) {  // the cache's first countdown: nothing sampled yet
@@ -123,6 +135,25 @@ void profilealloc(mcache* c, uintptr_t size) {
   MemCounts& mc = (*memTable)[std::move(stk)];
   mc.allocs++;
   mc.allocBytes += int64_t(size);
+  if (sampledObjects->insert_or_assign(v, Sampled{&mc, size}).second) nsampled.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool mProfSampledLive() { return nsampled.load(std::memory_order_relaxed) > 0; }
+
+void mProfSweep(const mspan* s) {
+  uintptr_t lo = s->base(), hi = lo + s->nelems * s->elemsize;
+  lockGuard guard(&profLock);
+  for (auto it = sampledObjects->lower_bound(lo); it != sampledObjects->end() && it->first < hi;) {
+    uintptr_t i = (it->first - lo) / s->elemsize;
+    if (!s->allocated(i) || s->marked(i)) {
+      ++it;
+      continue;
+    }
+    it->second.rec->frees++;
+    it->second.rec->freeBytes += int64_t(it->second.size);
+    it = sampledObjects->erase(it);
+    nsampled.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void blockevent(int64_t t0, int skip) {

@@ -9,10 +9,15 @@
 namespace gort::internal {
 
 struct mcache;
+struct mspan;
 
 // mallocgc's hook, off its fast path: the cache's sampling countdown went
-// below zero after an allocation of `size` bytes (mcache::nextSample).
-[[gnu::noinline]] void profilealloc(mcache* c, uintptr_t size);
+// below zero after allocating v, `size` bytes (mcache::nextSample).
+[[gnu::noinline]] void profilealloc(mcache* c, uintptr_t v, uintptr_t size);
+// The sweeper's: whether any sampled object is live, and, before s's mark
+// bits become its allocation bits, the sampled objects the sweep frees.
+bool mProfSampledLive();
+void mProfSweep(const mspan* s);
 
 extern std::atomic<int64_t> blockprofilerate;  // nanoseconds per sample; 0 off
 extern std::atomic<int64_t> mutexprofilerate;  // one event in rate; 0 off

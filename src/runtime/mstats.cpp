@@ -12,6 +12,7 @@
 #include "gort/debug_gcstats.hpp"
 #include "gort/runtime.hpp"
 #include "runtime/mcache.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
@@ -82,6 +83,7 @@ void ReadMemStats(MemStats* m) {
   m->MCacheSys = get(h.cacheSys);
   m->GCSys = get(h.gcSys);
   m->OtherSys = get(h.otherSys);
+  internal::readGCStats(m);
   m->Sys = m->HeapSys + m->StackSys + m->MSpanSys + m->MCacheSys + m->BuckHashSys + m->GCSys + m->OtherSys;
 }
 
