@@ -75,7 +75,7 @@ inline Set matchFull(uint64_t w) { return {~uint64_t(_mm_movemask_epi8(load(w)))
 }  // namespace sse2
 namespace native = sse2;
 #else
-namespace native = sse2;
+namespace native = swar;
 #endif
 
 inline uint64_t load(const void* group) {
