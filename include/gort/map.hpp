@@ -166,6 +166,21 @@ struct MapTypeFor {
 template <class K>
 inline K zeroSizeValue{};
 
+// The entry points of each key kind.
+template <auto Access, auto Assign, auto Remove>
+struct MapOpsOf {
+  static constexpr auto access = Access;
+  static constexpr auto assign = Assign;
+  static constexpr auto remove = Remove;
+};
+template <MapKeyKind K>
+using MapOps = std::conditional_t<
+    K == MapKeyKind::faststr, MapOpsOf<&mapaccess_faststr, &mapassign_faststr, &mapdelete_faststr>,
+    std::conditional_t<K == MapKeyKind::fast64, MapOpsOf<&mapaccess_fast64, &mapassign_fast64, &mapdelete_fast64>,
+                       std::conditional_t<K == MapKeyKind::fast32,
+                                          MapOpsOf<&mapaccess_fast32, &mapassign_fast32, &mapdelete_fast32>,
+                                          MapOpsOf<&mapaccess, &mapassign, &mapdelete>>>>;
+
 }  // namespace internal
 
 // What a map key may be (see the top of this file).
@@ -262,50 +277,23 @@ class map {
 
   explicit map(internal::Map* m) : m_(m) {}
 
-  static uint64_t bits(const key_arg& k) {
-    if constexpr (sizeof(K) == 8) {
-      uint64_t v;
-      std::memcpy(&v, &k, 8);
+  // The key as its kind's entry points take it.
+  static auto lower(const key_arg& k) {
+    if constexpr (kKind == internal::MapKeyKind::faststr) {
+      return std::string_view(k);
+    } else if constexpr (kKind == internal::MapKeyKind::fast64 || kKind == internal::MapKeyKind::fast32) {
+      using U = std::conditional_t<kKind == internal::MapKeyKind::fast64, uint64_t, uint32_t>;
+      U v;
+      std::memcpy(&v, &k, sizeof v);
       return v;
     } else {
-      uint32_t v;
-      std::memcpy(&v, &k, 4);
-      return v;
+      return static_cast<const void*>(&k);
     }
   }
-  void* access(const key_arg& k) const {
-    if constexpr (kKind == internal::MapKeyKind::faststr) {
-      return internal::mapaccess_faststr(kType, m_, k);
-    } else if constexpr (kKind == internal::MapKeyKind::fast64) {
-      return internal::mapaccess_fast64(kType, m_, bits(k));
-    } else if constexpr (kKind == internal::MapKeyKind::fast32) {
-      return internal::mapaccess_fast32(kType, m_, uint32_t(bits(k)));
-    } else {
-      return internal::mapaccess(kType, m_, &k);
-    }
-  }
-  void* assign(const key_arg& k) const {
-    if constexpr (kKind == internal::MapKeyKind::faststr) {
-      return internal::mapassign_faststr(kType, m_, k);
-    } else if constexpr (kKind == internal::MapKeyKind::fast64) {
-      return internal::mapassign_fast64(kType, m_, bits(k));
-    } else if constexpr (kKind == internal::MapKeyKind::fast32) {
-      return internal::mapassign_fast32(kType, m_, uint32_t(bits(k)));
-    } else {
-      return internal::mapassign(kType, m_, &k);
-    }
-  }
-  void remove(const key_arg& k) const {
-    if constexpr (kKind == internal::MapKeyKind::faststr) {
-      internal::mapdelete_faststr(kType, m_, k);
-    } else if constexpr (kKind == internal::MapKeyKind::fast64) {
-      internal::mapdelete_fast64(kType, m_, bits(k));
-    } else if constexpr (kKind == internal::MapKeyKind::fast32) {
-      internal::mapdelete_fast32(kType, m_, uint32_t(bits(k)));
-    } else {
-      internal::mapdelete(kType, m_, &k);
-    }
-  }
+  using Ops = internal::MapOps<kKind>;
+  void* access(const key_arg& k) const { return Ops::access(kType, m_, lower(k)); }
+  void* assign(const key_arg& k) const { return Ops::assign(kType, m_, lower(k)); }
+  void remove(const key_arg& k) const { Ops::remove(kType, m_, lower(k)); }
 
   internal::Map* m_ = nullptr;
 };

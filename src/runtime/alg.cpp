@@ -106,20 +106,22 @@ uint64_t strhash(const void* s, uint64_t seed) {
   return hashBytes(str.data(), str.size(), seed);
 }
 
-uint64_t f32hash(const void* p, uint64_t seed) {
-  float f;
-  std::memcpy(&f, p, 4);
-  if (f == 0) return hash32(0, seed);
-  if (f != f) return hash64(uint64_t(fastrand()) << 32 | fastrand(), seed);
-  return memhash32(p, seed);
-}
+namespace {
 
-uint64_t f64hash(const void* p, uint64_t seed) {
-  double f;
-  std::memcpy(&f, p, 8);
+template <class F, class Bits>
+uint64_t floatHash(const void* p, uint64_t seed) {
+  F f;
+  std::memcpy(&f, p, sizeof f);
   if (f == 0) return hash64(0, seed);
   if (f != f) return hash64(uint64_t(fastrand()) << 32 | fastrand(), seed);
-  return memhash64(p, seed);
+  Bits b;
+  std::memcpy(&b, p, sizeof b);
+  return hash64(b, seed);
 }
+
+}  // namespace
+
+uint64_t f32hash(const void* p, uint64_t seed) { return floatHash<float, uint32_t>(p, seed); }
+uint64_t f64hash(const void* p, uint64_t seed) { return floatHash<double, uint64_t>(p, seed); }
 
 }  // namespace gort::internal
