@@ -27,37 +27,37 @@ void aeshashInit(const uint64_t key[8]) { std::memcpy(keysched, key, sizeof keys
 
 namespace {
 
-[[gnu::target("+aes")]] inline uint8x16_t key(int i) {
+[[gnu::target("+crypto")]] inline uint8x16_t key(int i) {
   return vreinterpretq_u8_u64(vld1q_u64(keysched + 2 * i));
 }
 
-[[gnu::target("+aes")]] inline uint8x16_t round(uint8x16_t h, uint8x16_t k) { return vaesmcq_u8(vaeseq_u8(h, k)); }
+[[gnu::target("+crypto")]] inline uint8x16_t round(uint8x16_t h, uint8x16_t k) { return vaesmcq_u8(vaeseq_u8(h, k)); }
 
-[[gnu::target("+aes")]] inline uint64_t fold(uint8x16_t h) {
+[[gnu::target("+crypto")]] inline uint64_t fold(uint8x16_t h) {
   uint64x2_t w = vreinterpretq_u64_u8(h);
   return vgetq_lane_u64(w, 0) ^ vgetq_lane_u64(w, 1);
 }
 
-[[gnu::target("+aes")]] inline uint8x16_t state(uint64_t lo, uint64_t hi) {
+[[gnu::target("+crypto")]] inline uint8x16_t state(uint64_t lo, uint64_t hi) {
   uint64_t w[2] = {lo, hi};
   return vreinterpretq_u8_u64(vld1q_u64(w));
 }
 
-[[gnu::target("+aes")]] inline uint8x16_t load(const void* p) {
+[[gnu::target("+crypto")]] inline uint8x16_t load(const void* p) {
   return vld1q_u8(static_cast<const uint8_t*>(p));
 }
 
 }  // namespace
 
-[[gnu::target("+aes")]] uint64_t aeshash64(uint64_t v, uint64_t seed) {
+[[gnu::target("+crypto")]] uint64_t aeshash64(uint64_t v, uint64_t seed) {
   uint8x16_t h = round(state(seed, v), key(0));
   h = round(h, key(1));
   return fold(veorq_u8(h, key(2)));
 }
 
-[[gnu::target("+aes")]] uint64_t aeshash32(uint32_t v, uint64_t seed) { return aeshash64(v, seed); }
+[[gnu::target("+crypto")]] uint64_t aeshash32(uint32_t v, uint64_t seed) { return aeshash64(v, seed); }
 
-[[gnu::target("+aes")]] uint64_t aeshashBytes(const void* data, size_t n, uint64_t seed) {
+[[gnu::target("+crypto")]] uint64_t aeshashBytes(const void* data, size_t n, uint64_t seed) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   uint8x16_t h = veorq_u8(state(seed, n), key(0));
   if (n < 16) {

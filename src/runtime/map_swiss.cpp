@@ -161,12 +161,16 @@ inline uint8_t& ctrlAt(char* g, uint32_t i) { return reinterpret_cast<uint8_t*>(
 inline bool isFull(uint8_t c) { return c < 0x80; }
 
 // Quadratic probing over groups: offsets 0, 1, 3, 6, ... from the start,
-// which visits every group of a power-of-two table exactly once.
+// which visits every group of a power-of-two table exactly once. The load
+// limit keeps an empty slot in every table, so a sequence that visited them
+// all found none: only writes racing with each other (or with this read)
+// can have filled it, and a wrong answer or an endless loop would follow.
 struct Probe {
   uint64_t mask, pos, step = 0;
   Probe(uint64_t hash, uint64_t mask) : mask(mask), pos(h1(hash) & mask) {}
   void next() {
-    step++;
+    if (++step > mask) [[unlikely]]
+      fatal("concurrent map writes");
     pos = (pos + step) & mask;
   }
 };

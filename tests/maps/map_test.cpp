@@ -20,11 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "gort/chan.hpp"
 #include "gort/go.hpp"
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
 #include "gort/sync.hpp"
 #include "runtime/map_group.hpp"
+#include "support/watchdog.hpp"
 
 namespace {
 
@@ -506,6 +508,7 @@ class MapDeathTest : public ::testing::Test {
 // on 2 Ps, until the runtime notices.
 template <bool Reader>
 void raceMain() {
+  gorttest::watchdog(60);
   gort::runtime::GOMAXPROCS(2);
   static auto m = make_map<int64_t, int64_t>();
   for (int g = 0; g < 2; g++) {
@@ -520,7 +523,7 @@ void raceMain() {
       }
     });
   }
-  for (;;) gort::runtime::Gosched();
+  gort::make_chan<int>().recv();  // leaves both Ps to the writers
 }
 
 TEST_F(MapDeathTest, ConcurrentWritesAreFatal) {
@@ -534,6 +537,7 @@ TEST_F(MapDeathTest, ConcurrentReadAndWriteAreFatal) {
 }
 
 void recoverFatalMain() {
+  gorttest::watchdog(60);
   gort::runtime::GOMAXPROCS(2);
   static auto m = make_map<int64_t, int64_t>();
   for (int g = 0; g < 2; g++) {
@@ -545,7 +549,7 @@ void recoverFatalMain() {
       std::fprintf(stderr, "recovered\n");
     });
   }
-  for (;;) gort::runtime::Gosched();
+  gort::make_chan<int>().recv();  // leaves both Ps to the writers
 }
 
 TEST_F(MapDeathTest, ConcurrentWritesCannotBeRecovered) {
