@@ -24,6 +24,7 @@ bool scan = true, glibc = false;
 
 template <int Words>
 struct Small {
+  using trivially_collected = void;  // its destructor would only drop the Ptr
   gort::Ptr<Small> next;
   int64_t pad[Words - 1] = {};
 };

@@ -25,10 +25,18 @@ int SetMaxThreads(int threads);
 // to the calling goroutine only, as in Go.
 bool SetPanicOnFault(bool enabled);
 
-// FreeOSMemory returns as much free heap memory to the operating system as
-// it can, at once. (Go's also forces a collection first; with no collector
-// yet, the free memory is what the heap has not handed out.)
+// FreeOSMemory forces a collection, then returns as much free heap memory
+// to the operating system as it can, at once.
 void FreeOSMemory();
+
+// SetGCPercent sets GOGC (a negative value turns the collector off) and
+// returns the previous setting.
+int SetGCPercent(int percent);
+
+// SetMemoryLimit sets GOMEMLIMIT, the soft limit in bytes on the memory the
+// runtime uses; a negative limit only reports the current one. Returns the
+// previous limit (INT64_MAX: none).
+int64_t SetMemoryLimit(int64_t limit);
 
 // SetTraceback sets how much a crash prints: "none", "single", "all",
 // "system", "crash" or a number, as GOTRACEBACK does; it cannot lower the

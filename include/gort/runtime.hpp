@@ -10,9 +10,8 @@
 
 namespace gort {
 
-// Main is runtime.main: it reads GOMAXPROCS, GOTRACEBACK and GODEBUG (GOGC
-// and GOMEMLIMIT arrive with the collector; until then they are ignored),
-// runs the registered package inits (init.hpp) in dependency order on
+// Main is runtime.main: it reads GOMAXPROCS, GOTRACEBACK, GODEBUG, GOGC and
+// GOMEMLIMIT (the runtime reads them when it starts, whoever starts it), runs the registered package inits (init.hpp) in dependency order on
 // goroutine 1, then user_main, and ends the process with status 0 when
 // user_main returns, whatever other goroutines are doing. The calling thread
 // becomes m0. It never returns.
@@ -51,8 +50,7 @@ std::string Version();
 // Go's runtime.MemStats. Read without stopping the world, from counters the
 // allocator keeps per P: each field is exact for the moment it was read,
 // but fields read a moment apart may disagree by an allocation in flight.
-// The collector's fields (NextGC, NumGC, pauses) stay zero until the
-// collector lands; Lookups and BuckHashSys are always zero, as in Go.
+// Lookups and BuckHashSys are always zero, as in Go.
 struct MemStats {
   uint64_t Alloc = 0, TotalAlloc = 0, Sys = 0, Lookups = 0, Mallocs = 0, Frees = 0;
   uint64_t HeapAlloc = 0, HeapSys = 0, HeapIdle = 0, HeapInuse = 0, HeapReleased = 0, HeapObjects = 0;
@@ -71,6 +69,18 @@ struct MemStats {
   SizeClass BySize[61];
 };
 void ReadMemStats(MemStats* m);
+
+// GC runs a full collection and returns once it is done and the heap swept,
+// as Go's runtime.GC: what was unreachable when it was called is freed (or
+// queued for its destructor).
+void GC();
+
+// KeepAlive marks p as in use until this point: the object it points to
+// is not freed (nor its destructor run) before the call returns.
+template <class T>
+[[gnu::noinline]] void KeepAlive(const T& p) {
+  asm volatile("" : : "g"(&p) : "memory");
+}
 
 inline constexpr const char* GOOS = "linux";
 #if defined(__aarch64__)

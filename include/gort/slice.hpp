@@ -13,8 +13,9 @@
 // append grows the array as Go 1.19 does (double up to 256 elements, then
 // by a quarter plus 192, rounded up to the allocator's size class) and
 // copies; copy handles overlapping slices. T must be default
-// constructible and copy assignable. Arrays live on the heap of new.hpp:
-// nothing is freed until the collector lands.
+// constructible and copy assignable. Arrays live on the heap of new.hpp
+// and are collected as its objects are (the elements' destructors, if any,
+// run once the array is unreachable).
 #pragma once
 
 #include <algorithm>
@@ -40,20 +41,22 @@ class slice {
   slice(std::nullptr_t) {}
 
   int64_t size() const noexcept { return len_; }
-  bool isNil() const noexcept { return ptr_ == nullptr; }
-  T* data() const noexcept { return ptr_; }
-  T* begin() const noexcept { return ptr_; }
-  T* end() const noexcept { return ptr_ + len_; }
+  bool isNil() const noexcept { return data() == nullptr; }
+  T* data() const noexcept { return static_cast<T*>(const_cast<void*>(ptr_.load())); }
+  T* begin() const noexcept { return data(); }
+  T* end() const noexcept { return data() + len_; }
 
   T& operator[](int64_t i) const {
     if (uint64_t(i) >= uint64_t(len_)) internal::panicIndex(i, len_);
-    return ptr_[i];
+    return data()[i];
   }
   // s[lo:hi]
   slice operator()(int64_t lo, int64_t hi) const {
     if (uint64_t(hi) > uint64_t(cap_)) internal::panicSliceAcap(hi, cap_);
     if (uint64_t(lo) > uint64_t(hi)) internal::panicSliceB(lo, hi);
-    return slice(ptr_ + lo, hi - lo, cap_ - lo);
+    // A slice of capacity 0 keeps the old pointer: one past the array's
+    // end would point into the next object and keep it alive.
+    return slice(cap_ - lo ? data() + lo : data(), hi - lo, cap_ - lo);
   }
 
  private:
@@ -65,10 +68,14 @@ class slice {
   friend slice<U> append(slice<U> s, A&&... vals);
   slice(T* p, int64_t len, int64_t cap) : ptr_(p), len_(len), cap_(cap) {}
 
-  T* ptr_ = nullptr;
+  internal::PtrWord ptr_;  // the array, traced as a Ptr is
   int64_t len_ = 0;
   int64_t cap_ = 0;
 };
+
+// A slice's destructor releases nothing on the heap.
+template <class T>
+inline constexpr bool trivially_collected<slice<T>> = true;
 
 template <class T>
 int64_t len(const slice<T>& s) noexcept {
@@ -86,11 +93,14 @@ slice<T> make_slice(int64_t len, int64_t cap) {
   if (len < 0 || uint64_t(len) > kMaxElems) internal::panicMakeslice("len");
   if (cap < len || uint64_t(cap) > kMaxElems) internal::panicMakeslice("cap");
   const internal::Type* t = &internal::typeOf<T>;
-  T* p = static_cast<T*>(internal::mallocgc(uintptr_t(cap) * t->size, t, true));
+  slice<T> s(static_cast<T*>(internal::mallocgc(uintptr_t(cap) * t->size, t, true)), len, cap);
   if constexpr (!std::is_trivially_default_constructible_v<T>) {
-    for (int64_t i = 0; i < cap; i++) ::new (p + i) T();
+    for (int64_t i = 0; i < cap; i++) ::new (s.data() + i) T();
   }
-  return slice<T>(p, len, cap);
+  if constexpr (!trivially_collected<T>) {
+    if (cap) internal::addDestructor(s.data(), t, uint64_t(cap));
+  }
+  return s;
 }
 template <class T>
 slice<T> make_slice(int64_t len) {
@@ -117,7 +127,7 @@ slice<T> append(slice<T> s, A&&... vals) {
     std::copy(s.begin(), s.end(), grown.begin());
     s = grown;
   }
-  T* at = s.ptr_ + s.len_;
+  T* at = s.data() + s.len_;
   ((*at++ = std::forward<A>(vals)), ...);
   s.len_ += n;
   return s;

@@ -28,6 +28,7 @@
 #include "gort/internal/type.hpp"
 #include "runtime/check.hpp"
 #include "runtime/mcache.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
@@ -89,7 +90,10 @@ void mallocinitOnce() {
   mspan* s = c->alloc[spc.v];
   uintptr_t v = nextFreeFast(s);
   if (v == 0) v = nextFree(c, spc, &s);
-  if (needzero && s->needzero) std::memset(reinterpret_cast<void*>(v), 0, s->elemsize);
+  if (s->needzero) {
+    if (needzero) std::memset(reinterpret_cast<void*>(v), 0, s->elemsize);
+    if (!spc.noscan()) clearPointerBits(v, s->elemsize);  // the slot's last object's Ptrs
+  }
   return v;
 }
 
@@ -128,7 +132,11 @@ uintptr_t allocTiny(mcache* c, uintptr_t size) {
   heap().central[spc.v].putSwept(s);  // where the sweeper finds it
   c->stats.largeAlloc.add(s->elemsize);
   c->stats.largeAllocCount.add(1);
-  if (needzero && s->needzero) std::memset(reinterpret_cast<void*>(s->base()), 0, size);
+  gcNoteAlloc(s->elemsize);
+  if (s->needzero) {
+    if (needzero) std::memset(reinterpret_cast<void*>(s->base()), 0, size);
+    if (!noscan) clearPointerBits(s->base(), s->elemsize);
+  }
   return s->base();
 }
 
@@ -156,6 +164,7 @@ int alignedClass(int sc, uintptr_t align) {
       full = alignUp(size, kPageSize);
     }
   }
+  if (__builtin_expect(gcMarking.load(std::memory_order_relaxed), 0)) gcMarkNewObject(v);  // allocate black
   if (__builtin_expect(inittraceAllocs.gp.load(std::memory_order_relaxed) != nullptr, 0) &&
       inittraceAllocs.gp.load(std::memory_order_relaxed) == gp) {
     inittraceAllocs.bytes += full;
@@ -191,21 +200,30 @@ int64_t growCap(int64_t old, int64_t needed, uintptr_t elemSize) {
   (void)ready;
   g* gp = enterRuntime();
   m* mp = gp ? gp->mp : nullptr;
-  assertCanAllocate(mp);
-  NoAllocRegion inMalloc(mp);
-  p* pp = mp ? mp->pp : nullptr;
   void* x;
-  if (pp) {
-    // Goroutines that run on one P in turn share its mcache; the scheduler
-    // orders them, but TSan is not told about P hand-offs: say it here.
-    san::acquire(pp->mcache);
-    x = mallocOn(pp->mcache, size, typ, needzero, gp);
-    san::release(pp->mcache);
-  } else {
-    lockGuard guard(&noP.lock);
-    x = mallocOn(noP.cache, size, typ, needzero, gp);
+  {
+    assertCanAllocate(mp);
+    NoAllocRegion inMalloc(mp);
+    p* pp = mp ? mp->pp : nullptr;
+    if (pp) {
+      // Goroutines that run on one P in turn share its mcache; the scheduler
+      // orders them, but TSan is not told about P hand-offs: say it here.
+      san::acquire(pp->mcache);
+      x = mallocOn(pp->mcache, size, typ, needzero, gp);
+      san::release(pp->mcache);
+    } else {
+      lockGuard guard(&noP.lock);
+      x = mallocOn(noP.cache, size, typ, needzero, gp);
+    }
   }
   leaveRuntime(gp);
+  // x lives in this frame while a collection this allocation triggers
+  // scans it.
+  if (__builtin_expect(gcController.heapLive.load(std::memory_order_relaxed) >=
+                           gcController.trigger.load(std::memory_order_relaxed),
+                       0)) {
+    gcMaybeStart();
+  }
   return x;
 }
 

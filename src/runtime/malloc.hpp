@@ -14,6 +14,8 @@
 //   mgcscavenge.cpp returning free pages to the OS
 //   mstats.cpp      ReadMemStats from the per-P counters
 //   mem_linux.cpp   the OS's memory calls
+// and the collector's (mgc.hpp): mgc.cpp, mgcmark.cpp, mbarrier.cpp,
+// mfinal.cpp.
 #pragma once
 
 #include <atomic>

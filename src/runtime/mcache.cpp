@@ -1,6 +1,7 @@
 // mcache.cpp: the per-P allocation cache (mirrors runtime/mcache.go); see
 // mcache.hpp for what it holds and who may touch it.
 #include "runtime/mcache.hpp"
+#include "runtime/mgc.hpp"
 
 #include "runtime/lock_futex.hpp"
 #include "runtime/mheap.hpp"
@@ -46,6 +47,7 @@ void mcache::refill(spanClass spc) {
   if (s->allocCount == s->nelems) throw_("span has no free space");
   // Cached: no sweeper may take it until the next cycle's flush.
   s->sweepgen.store(heap().sweepgen.load(std::memory_order_relaxed) + 3, std::memory_order_relaxed);
+  gcNoteAlloc(uint64_t(s->nelems - s->allocCount) * s->elemsize);
   alloc[spc.v] = s;
 }
 
@@ -53,6 +55,7 @@ void mcache::releaseAll() {
   for (int i = 0; i < kNumSpanClasses; i++) {
     mspan* s = alloc[i];
     if (s == &emptymspan) continue;
+    gcNoteUncached(uint64_t(s->nelems - s->allocCount) * s->elemsize);
     heap().central[i].uncacheSpan(s);
     alloc[i] = &emptymspan;
   }

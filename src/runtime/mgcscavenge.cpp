@@ -19,6 +19,7 @@
 #include <algorithm>
 
 #include "gort/debug.hpp"
+#include "gort/runtime.hpp"
 #include "runtime/malloc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/os_linux.hpp"
@@ -86,6 +87,7 @@ void noteHeapStarted() { heapStarted.store(true, std::memory_order_release); }
 namespace gort::debug {
 
 void FreeOSMemory() {
+  runtime::GC();
   internal::RuntimeEntry entry;
   internal::scavengeAll();
 }

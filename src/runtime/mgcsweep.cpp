@@ -15,25 +15,38 @@
 // cache's lock, which the cycle's start holds too.
 //
 // The cycle protocol (sweepgen, mheap.hpp) is driven by the collector:
-// startSweepCycle, with the world stopped, flushes every mcache and moves
-// the heap's sweepgen on by 2, which turns every swept span into an unswept
-// one; before marking begins, finishSweep and nextMarkBitArenaEpoch.
-// Until the collector lands, tests drive it through export_test.hpp.
+// With the world stopped, sweepTermination finishes the last cycle's sweep
+// and starts a new mark-bit epoch; once marking ends, startSweepCycle
+// flushes every mcache and moves the heap's sweepgen on by 2, which turns
+// every swept span into an unswept one. Tests drive the pair through
+// export_test.hpp too.
 #include <bit>
 #include <cstring>
 
 #include "runtime/check.hpp"
 #include "runtime/export_test.hpp"
 #include "runtime/mcache.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
+#include "runtime/runtime1.hpp"
 #include "runtime/sanitizer.hpp"
 
 namespace gort::internal {
 
 namespace {
+
+// GODEBUG=clobberfree=1: what the sweep frees reads as 0xdeadbeef, so a
+// use after free shows.
+void clobberFreed(const mspan* s) {
+  for (uintptr_t i = 0; i < s->nelems; i++) {
+    if (!s->allocated(i) || s->marked(i)) continue;
+    auto* w = reinterpret_cast<uint32_t*>(s->base() + i * s->elemsize);
+    for (uintptr_t k = 0; k < s->elemsize / 4; k++) w[k] = 0xdeadbeef;
+  }
+}
 
 uintptr_t countMarked(const mspan* s) {
   uintptr_t n = 0;
@@ -49,6 +62,8 @@ bool mspan::sweep(bool preserve) {
   if (state.load(std::memory_order_relaxed) != mSpanState::inUse || sweepgen.load(std::memory_order_relaxed) != sg - 1) {
     throw_("mspan.sweep: bad span state");
   }
+  sweepDestructors(this);
+  if (debug.clobberfree) clobberFreed(this);
   uintptr_t nalloc = countMarked(this);
   if (nalloc > allocCount) throw_("sweep increased allocation count");
   uintptr_t nfreed = allocCount - nalloc;
@@ -68,6 +83,7 @@ bool mspan::sweep(bool preserve) {
     if (nfreed) needzero = true;
     if (preserve) return false;
     if (nalloc == 0) {
+      freeDestructorRecords(this);
       heap().freeSpan(this);
       return true;
     }
@@ -81,6 +97,7 @@ bool mspan::sweep(bool preserve) {
   san::release(&stats);
   if (preserve) return false;
   if (nfreed) {
+    freeDestructorRecords(this);
     heap().freeSpan(this);
     return true;
   }
@@ -111,14 +128,31 @@ void finishSweep() {
   sweepPending.store(false, std::memory_order_relaxed);
 }
 
-void startSweepCycle() {
-  assertWorldStopped("startSweepCycle");
-  lockGuard sweeping(&sweepLock);
-  lockGuard shared(sharedCacheLock());
+namespace {
+
+// sweepLock and the shared cache's lock held, the world stopped.
+void beginSweepCycle() {
   forEachMcache([](mcache* c) { c->releaseAll(); });
   heap().sweepgen.fetch_add(2, std::memory_order_acq_rel);
   forEachMcache([](mcache* c) { c->flushGen = heap().sweepgen.load(std::memory_order_relaxed); });
   sweepPending.store(true, std::memory_order_release);
+}
+
+}  // namespace
+
+void sweepTermination() {
+  assertWorldStopped("sweepTermination");
+  lockGuard sweeping(&sweepLock);
+  sweepUntil(0);
+  sweepPending.store(false, std::memory_order_relaxed);
+  nextMarkBitArenaEpoch();
+}
+
+void startSweepCycle() {
+  assertWorldStopped("startSweepCycle");
+  lockGuard sweeping(&sweepLock);
+  lockGuard shared(sharedCacheLock());
+  beginSweepCycle();
 }
 
 void bgsweepTick(int64_t sinceNs) {
@@ -136,8 +170,7 @@ void SweepCycle(const std::vector<const void*>& keep) {
   RuntimeEntry entry;
   finishSweep();
   stopTheWorld("sweep cycle (test)");
-  finishSweep();
-  nextMarkBitArenaEpoch();
+  sweepTermination();
   for (const void* p : keep) {
     mspan* s;
     uintptr_t i;

@@ -35,6 +35,7 @@ mspan* newSpanRecord() {
   if (!spanFree) {
     constexpr uintptr_t kChunk = 64 << 10;
     auto* mem = static_cast<mspan*>(sysAlloc(kChunk, &heapStats().spanSys));
+    san::registerRootRegion(mem, kChunk);  // spans point at their destructor records (mfinal.cpp)
     for (uintptr_t i = 0; i < kChunk / sizeof(mspan); i++) {
       mem[i].next = spanFree;
       spanFree = &mem[i];

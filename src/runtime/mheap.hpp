@@ -51,12 +51,23 @@ struct mspan {
   spanClass spanclass;
   std::atomic<mSpanState> state{mSpanState::dead};
   bool needzero = false;  // its free slots may hold old bytes
+  // Objects whose destructors must run before their slots are reused
+  // (mfinal.cpp): null, or one entry per slot, under the destructor lock.
+  std::atomic<struct DestructorRecord*> destructors{nullptr};
 
   uintptr_t base() const { return startAddr; }
   uintptr_t objIndex(uintptr_t p) const { return uintptr_t((uint64_t(p - startAddr) * divMul) >> 32); }
   bool allocated(uintptr_t i) const { return i < freeindex || (allocBits[i / 8] >> (i % 8) & 1); }
-  bool marked(uintptr_t i) const { return gcmarkBits[i / 8] >> (i % 8) & 1; }
-  void setMarked(uintptr_t i) { gcmarkBits[i / 8] |= uint8_t(1 << (i % 8)); }
+  // Mark bits are set concurrently (mark workers, write barriers,
+  // allocate-black): atomically, byte by byte.
+  bool marked(uintptr_t i) const { return __atomic_load_n(&gcmarkBits[i / 8], __ATOMIC_RELAXED) >> (i % 8) & 1; }
+  void setMarked(uintptr_t i) { tryMark(i); }
+  // Sets the mark bit; returns whether this call set it.
+  bool tryMark(uintptr_t i) {
+    auto bit = uint8_t(1 << (i % 8));
+    if (__atomic_load_n(&gcmarkBits[i / 8], __ATOMIC_RELAXED) & bit) return false;
+    return !(__atomic_fetch_or(&gcmarkBits[i / 8], bit, __ATOMIC_RELAXED) & bit);
+  }
   // Load allocCache from the 64 allocation bits at byte whichByte.
   void refillAllocCache(uintptr_t whichByte);
   // The next free slot at or after freeindex (nelems if none); advances
@@ -100,8 +111,14 @@ struct mcentral {
   void putSwept(mspan* s);
 };
 
+// One bit per heap word: set when a Ptr (or slice) stores a pointer there
+// (mbarrier.cpp), cleared when the word's slot is allocated again
+// (malloc.cpp). The precise heap scan reads only words whose bit is set.
+inline constexpr uintptr_t kArenaWords = kHeapArenaBytes / 8;
+
 struct heapArena {
   std::atomic<mspan*> spans[kPagesPerArena];  // every page of an in-use span
+  std::atomic<uint8_t> ptrBits[kArenaWords / 8];
   uintptr_t zeroedBase = 0;  // bytes of the arena below this have been used (not known zero)
 };
 
@@ -151,10 +168,9 @@ uint8_t* newMarkBits(uintptr_t nelems);
 uint8_t* newAllocBits(uintptr_t nelems);
 void nextMarkBitArenaEpoch();  // before each cycle's marking, once sweeping is done
 
-// Sweep cycles (mgcsweep.cpp): sweep every span still unswept; and, with
-// the world stopped, flush the mcaches and begin a new sweep cycle.
+// Sweep cycles (mgcsweep.cpp): sweep every span still unswept (a cycle
+// begins in mgc.hpp's markAndStartSweep).
 void finishSweep();
-void startSweepCycle();
 // sysmon's background sweeping: 1% of the time since its last call.
 void bgsweepTick(int64_t sinceNs);
 

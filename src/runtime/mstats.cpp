@@ -6,6 +6,7 @@
 // free, as Go counts them (their block is the object the heap sees).
 #include "gort/runtime.hpp"
 #include "runtime/mcache.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
@@ -76,6 +77,7 @@ void ReadMemStats(MemStats* m) {
   m->MCacheSys = get(h.cacheSys);
   m->GCSys = get(h.gcSys);
   m->OtherSys = get(h.otherSys);
+  internal::readGCStats(m);
   m->Sys = m->HeapSys + m->StackSys + m->MSpanSys + m->MCacheSys + m->BuckHashSys + m->GCSys + m->OtherSys;
 }
 

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "runtime/preempt.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/runtime1.hpp"
 #include "runtime/sanitizer.hpp"
 #include "runtime/sigqueue.hpp"
@@ -191,6 +192,7 @@ bool asyncSafePoint(g* gp, uintptr_t pc, uintptr_t sp) {
 }
 
 void onSigurg(int sig, siginfo_t*, void* ctx) {
+  if (gcSuspendHandler(ctx)) return;
   sigsend(sig);  // os/signal may listen to SIGURG too; preemption goes on
   g* gp = getg();
   if (!gp || !gp->preempt || debug.asyncpreemptoff) return;

@@ -64,6 +64,8 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
+#include "runtime/sema.hpp"
+#include "runtime/mgc.hpp"
 #include "runtime/export_test.hpp"
 #include "runtime/inittask.hpp"
 #include "runtime/malloc.hpp"
@@ -661,6 +663,7 @@ NewProc newprocStart(size_t size, size_t align) {
     gp->closureAlign = std::max(align, alignof(std::max_align_t));
     gp->closure = ::operator new(size, std::align_val_t(gp->closureAlign));
   }
+  gp->closureSize = size;
   return NewProc{gp, gp->closure};
 }
 
@@ -1899,11 +1902,19 @@ void exitsyscall() {
 
 // ---- stop/start the world -----------------------------------------------------
 
+namespace {
+// Admits one stopper at a time (Go's worldsema): the collector, GOMAXPROCS,
+// the tracer and goroutine dumps may all want the world stopped at once.
+std::atomic<uint32_t> worldsema{1};
+}  // namespace
+
 void stopTheWorld(const char* reason) {
   (void)reason;
   RuntimeEntry entry;
   m* mp = getm();
   if (!mp || !mp->pp) throw_("stopTheWorld: not on a P");
+  semacquire(&worldsema);
+  mp = getm();  // parking may have moved us
   mp->locks++;  // no preemption of the stopper
   lock(&sched.lock);
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
@@ -2062,6 +2073,7 @@ void startTheWorld() {
   }
   wakep();
   mp->locks--;
+  semrelease(&worldsema);
 }
 
 // ---- sudog cache -------------------------------------------------------------------
@@ -2199,6 +2211,7 @@ void schedinit() {
   cputicksToNanos(0);  // starts the tick-rate calibration
   osinit();
   parsedebugvars();
+  gcinit();
   installTerminateHandler();
   initSignals();
   initPreemption();

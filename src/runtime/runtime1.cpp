@@ -46,6 +46,10 @@ struct DebugVar {
 
 const DebugVar kDebugVars[] = {
     {"asyncpreemptoff", &debug.asyncpreemptoff, Read::live, "1 disables signal-based preemption"},
+    {"clobberfree", &debug.clobberfree, Read::live, "1 fills the memory of every object the collector frees with 0xdeadbeef"},
+    {"gccheckmark", &debug.gccheckmark, Read::live,
+     "1 re-marks the heap with the world stopped after each cycle and dies on an object the cycle missed"},
+    {"gctrace", &debug.gctrace, Read::live, "1 prints one line per collection"},
     {"inittrace", &debug.inittrace, Read::atStart, "1 prints the time each package init takes"},
     {"madvdontneed", &debug.madvdontneed, Read::live,
      "0 returns idle stack memory with MADV_FREE (reclaimed under memory pressure) instead of MADV_DONTNEED"},

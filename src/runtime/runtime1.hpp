@@ -18,6 +18,9 @@ struct DebugVars {
   int32_t schedrandom = 0;  // gort: randomise run-queue choices (default on under sanitizers)
   int32_t migrateonpark = 0;  // gort: hand every woken G to another M where possible
   int32_t strayhandoff = 1;   // gort: sysmon hands off the P of an M blocked outside syscall::Blocking
+  int32_t gctrace = 0;
+  int32_t gccheckmark = 0;
+  int32_t clobberfree = 0;
 };
 extern DebugVars debug;
 void parsedebugvars();

@@ -117,6 +117,7 @@ struct alignas(64) g {
   GoEntry entry = nullptr;
   void* closure = nullptr;  // &inlineClosure[0] or a heap block
   size_t closureAlign = 0;  // alignment of a heap closure
+  size_t closureSize = 0;   // bytes the collector scans while the G lives
   struct PanicCtx* _panic = nullptr;        // innermost panic running deferred calls (panic.cpp)
   struct AncestorInfo* ancestors = nullptr;  // GODEBUG=tracebackancestors (traceback.cpp)
   void* sanFiber = nullptr;  // TSan fiber / ASan fake stack
@@ -195,6 +196,12 @@ struct alignas(64) m {
   std::atomic<uint32_t> inRuntime{1};
   std::atomic<uint32_t> retake{0};
   std::atomic<int> statFd{-1};
+  // The collector's suspension of this M's thread while its G runs without
+  // a P (mgcmark.cpp): 0 none, 1 requested, 2 suspended in the SIGURG
+  // handler at gcSuspendSp with the context gcSuspendCtx.
+  std::atomic<uint32_t> gcSuspend{0};
+  uintptr_t gcSuspendSp = 0;
+  void* gcSuspendCtx = nullptr;
 };
 
 // A P's local run queue. Checked builds (check.hpp) make it tiny, so that

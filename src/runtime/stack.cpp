@@ -35,6 +35,7 @@
 // Locks: stackLock guards the pools only: nothing is taken under it
 // (lockrank.cpp).
 #include "runtime/stack.hpp"
+#include "gort/internal/gcptr.hpp"
 #include "runtime/malloc.hpp"
 
 #include <fcntl.h>
@@ -154,9 +155,35 @@ void installGuard(uintptr_t lo) {
   }
 }
 
+// Chunks are mapped end to end while the address space after the last
+// one is free, so that "is this word on a goroutine stack" is one range
+// test (internal/gcptr.hpp); a chunk that cannot follow on is listed for
+// the slow test.
+constexpr int kMaxOverflowChunks = 1024;
+std::atomic<uintptr_t> overflowChunks[kMaxOverflowChunks];
+std::atomic<int> overflowCount{0};
+
+void* mapChunk() {
+  uintptr_t next = stackRegion.hi.load(std::memory_order_relaxed);
+  void* mem = mmap(reinterpret_cast<void*>(next), kChunkBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (next ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+  if (mem != MAP_FAILED && (next == 0 || reinterpret_cast<uintptr_t>(mem) == next)) {
+    if (next == 0) stackRegion.lo.store(reinterpret_cast<uintptr_t>(mem), std::memory_order_relaxed);
+    stackRegion.hi.store(reinterpret_cast<uintptr_t>(mem) + kChunkBytes, std::memory_order_release);
+    return mem;
+  }
+  if (mem != MAP_FAILED) munmap(mem, kChunkBytes);  // a kernel that ignores the flag put it elsewhere
+  int n = overflowCount.load(std::memory_order_relaxed);
+  if (n == kMaxOverflowChunks) throw_("runtime: goroutine stack space exhausted");
+  mem = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) return mem;
+  overflowChunks[n].store(reinterpret_cast<uintptr_t>(mem), std::memory_order_relaxed);
+  overflowCount.store(n + 1, std::memory_order_release);
+  return mem;
+}
+
 Chunk& newChunk(size_t slotBytes) {
-  void* mem = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* mem = mapChunk();
   if (mem == MAP_FAILED) throw_("runtime: cannot reserve goroutine stack space");
   madvise(mem, kChunkBytes, MADV_NOHUGEPAGE);
   uintptr_t base = reinterpret_cast<uintptr_t>(mem);
@@ -188,6 +215,17 @@ StackSlot* carve(size_t size) {
 }
 
 }  // namespace
+
+StackRegion stackRegion;
+
+bool onAnyStack(uintptr_t p) {
+  if (inStackRegion(reinterpret_cast<const void*>(p))) return true;
+  int n = overflowCount.load(std::memory_order_acquire);
+  for (int i = 0; i < n; i++) {
+    if (p - overflowChunks[i].load(std::memory_order_relaxed) < kChunkBytes) return true;
+  }
+  return false;
+}
 
 size_t maxStackSize() { return stackSize.load(std::memory_order_relaxed); }
 

@@ -21,6 +21,9 @@ struct StackSlot {
 
 // Stack size for new goroutines (debug::SetMaxStack), page aligned.
 size_t maxStackSize();
+// Whether p lies in a goroutine stack chunk (any goroutine's, or a free
+// slot's): the collector scans such words conservatively, never as roots.
+bool onAnyStack(uintptr_t p);
 size_t setMaxStackSize(size_t bytes);
 
 StackSlot* stackalloc(p* pp);

@@ -54,8 +54,6 @@ SwitchFrame* zeroSwitchFrame(uintptr_t sp, uintptr_t ret) {
   return frame;
 }
 
-// The System V ABI lets leaf code use 128 bytes below its sp.
-constexpr uintptr_t kRedZone = 128;
 
 greg_t* regs(void* ctx) { return static_cast<ucontext_t*>(ctx)->uc_mcontext.gregs; }
 const greg_t* regs(const void* ctx) { return static_cast<const ucontext_t*>(ctx)->uc_mcontext.gregs; }

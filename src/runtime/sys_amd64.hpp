@@ -70,4 +70,8 @@ constexpr uintptr_t kPreemptStackRoom = 16 << 10;
 // 4 KiB page on amd64.
 constexpr size_t kStackGuardBytes = 4 << 10;
 
+// The System V ABI lets a leaf function use 128 bytes below its stack
+// pointer: a conservative scan of an interrupted thread starts that far down.
+constexpr uintptr_t kRedZone = 128;
+
 }  // namespace gort::internal

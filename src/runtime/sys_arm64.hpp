@@ -63,4 +63,7 @@ constexpr uintptr_t kPreemptStackRoom = 32 << 10;
 // lets a frame allocate nearly that much before its first probe.
 constexpr size_t kStackGuardBytes = 64 << 10;
 
+// AAPCS64 has no red zone below the stack pointer.
+constexpr uintptr_t kRedZone = 0;
+
 }  // namespace gort::internal

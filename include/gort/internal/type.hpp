@@ -19,6 +19,16 @@
 #include <typeinfo>
 #include <utility>
 
+namespace gort {
+
+// Whether the collector may free a T without running its destructor
+// (new.hpp): trivially destructible types, and those that say so.
+template <class T>
+inline constexpr bool trivially_collected =
+    std::is_trivially_destructible_v<T> || requires { typename T::trivially_collected; };
+
+}  // namespace gort
+
 namespace gort::internal {
 
 struct Type {
