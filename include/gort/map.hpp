@@ -147,8 +147,22 @@ struct MapTypeFor {
   static constexpr uint32_t slotSize = alignUp(elemOff + elem.size, align);
   static constexpr uint32_t groupSize = alignUp(8 + 8 * slotSize, 8);
   static constexpr bool mayHoldPointers = key.mayHoldPointers() || elem.mayHoldPointers();
-  static constexpr Type group{groupSize, 8, mayHoldPointers ? Type::kMayHoldPointers : 0u,
-                              nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, &typeid(MapTypeFor)};
+  // Run by the collector's destructor thread on each group of a dead
+  // groups array (map_swiss.cpp, "Destructors"): the entries still alive.
+  static void destroyGroup(void* g) noexcept {
+    auto* ctrl = static_cast<const uint8_t*>(g);
+    for (uint32_t i = 0; i < 8; i++) {
+      if (ctrl[i] >= 0x80 && ctrl[i] != kMapZombie) continue;
+      char* slot = static_cast<char*>(g) + 8 + i * slotSize;
+      if constexpr (!trivially_collected<K>) reinterpret_cast<K*>(slot)->~K();
+      if constexpr (!trivially_collected<V> && !kZeroSize<V>) reinterpret_cast<V*>(slot + elemOff)->~V();
+    }
+  }
+  static constexpr bool needsDestroy = !trivially_collected<K> || !trivially_collected<V>;
+  static constexpr Type group{groupSize,      8,       mayHoldPointers ? Type::kMayHoldPointers : 0u,
+                              nullptr,        nullptr, needsDestroy ? &destroyGroup : nullptr,
+                              nullptr,        nullptr, nullptr,
+                              &typeid(MapTypeFor)};
   static constexpr MapKeyKind kind = mapKeyKind<K>();
   static constexpr MapType value{
       &key,
@@ -210,10 +224,10 @@ class map {
   map() = default;
   map(std::nullptr_t) {}
 
-  bool isNil() const noexcept { return m_ == nullptr; }
-  bool operator==(std::nullptr_t) const noexcept { return m_ == nullptr; }
+  bool isNil() const noexcept { return m_.get() == nullptr; }
+  bool operator==(std::nullptr_t) const noexcept { return m_.get() == nullptr; }
   // Whether both handles name the same map (Go compares maps only to nil).
-  bool same(const map& o) const noexcept { return m_ == o.m_; }
+  bool same(const map& o) const noexcept { return m_.get() == o.m_.get(); }
 
   V get(const key_arg& k) const {
     const void* e = access(k);
@@ -295,17 +309,23 @@ class map {
   void* assign(const key_arg& k) const { return Ops::assign(kType, m_, lower(k)); }
   void remove(const key_arg& k) const { Ops::remove(kType, m_, lower(k)); }
 
-  internal::Map* m_ = nullptr;
+  internal::GcRef<internal::Map> m_;  // traced: a handle anywhere keeps the map alive
 };
+
+// A map handle's destructor releases nothing on the heap.
+template <MapKey K, class V>
+inline constexpr bool trivially_collected<map<K, V>> = true;
 
 template <MapKey K, class V>
 map<K, V> make_map(int64_t hint) {
-  return map<K, V>(internal::makemap(map<K, V>::kType, hint));
+  map<K, V> r;
+  internal::makemap(map<K, V>::kType, hint, r.m_);
+  return r;
 }
 
 template <MapKey K, class V>
 int64_t len(const map<K, V>& m) noexcept {
-  return m.m_ ? int64_t(reinterpret_cast<const internal::MapHeader*>(m.m_)->used) : 0;
+  return m.m_ ? int64_t(reinterpret_cast<const internal::MapHeader*>(m.m_.get())->used) : 0;
 }
 
 template <MapKey K, class V>

@@ -33,7 +33,8 @@
 // differs in the last bit of the prefix, at the same depth) when the two
 // fit in one, and the directory halves when no table is as deep as it.
 // Old groups are never freed here: an iterator may still walk them, and
-// the collector reclaims them once nothing does.
+// the collector reclaims them once nothing does ("Memory and the
+// collector" below).
 //
 // Iteration (iter.go's rules, by another route). A range loop walks the
 // hash space as a ring, from the start of a random table, one table at a
@@ -53,10 +54,37 @@
 // moves a key or value object, so the references a loop hands out stay
 // valid through its body whatever the body does to the map: a delete
 // leaves a zombie (map_group.hpp), a rebuild copies instead of moving and
-// keeps the old table on the retired list, clear retires every table. The
-// first write after the last loop ends destroys the objects of retired
-// tables and turns zombies into tombstones. For trivially copyable keys and
-// values (needsCare false) none of this costs anything.
+// leaves the old table's objects alive, clear drops every table as it is.
+// The first write after the last loop ends destroys the zombies and turns
+// them into tombstones. For trivially copyable keys and values (needsCare
+// false) none of this costs anything.
+//
+// Memory and the collector. Header, directory, tables and groups are on
+// gort's heap, and every pointer between them, the handle's and a loop's
+// (MapIter) is a GcRef (internal/map.hpp): an internal::PtrWord, so the
+// precise heap scan follows it, a store runs the write barrier and a handle
+// outside the heap is a root. Headers, directories and tables are scan
+// objects (kMapMemType); groups are scan objects only when K or V may hold
+// a Ptr (not trivially copyable; their copy and move set the slots' pointer
+// bits, and memcpy moves only trivially copyable keys and values, which
+// hold none). A table that leaves the map is simply dropped: a loop that
+// still walks it holds it through MapIter::tab, and the collector frees it
+// once nothing does. A table being built is held in a GcRef local until it
+// is installed, and the old one is retired before that, while the map
+// still reaches it: map operations may run on threads whose stacks are not
+// scanned.
+//
+// Destructors. When K or V is not trivially_collected (std::string), every
+// groups array gets a destructor record (internal::addDestructor, one per
+// group, MapTypeFor::destroyGroup): once the array is unreachable the
+// collector's destructor thread destroys the entries its control bytes
+// still call alive (full or zombie). So the map must keep control bytes
+// honest: an entry destroyed or moved out is no longer full. retire marks
+// every slot of a dropped table empty when its objects were moved out
+// (rebuild without a loop) or destroyed (clear); a table dropped while a
+// loop runs keeps its copies' originals alive, and they die with it.
+// Entries of a map that becomes unreachable die the same way. Ptr keys and
+// values are trivially_collected: their groups carry no record.
 //
 // Concurrency is the user's, as in Go: concurrent reads are fine, a write
 // excludes everything else. A write sets `writing` around its work and a
@@ -73,6 +101,7 @@
 #include <string_view>
 
 #include "gort/internal/map.hpp"
+#include "gort/new.hpp"
 #include "gort/runtime_error.hpp"
 #include "runtime/alg.hpp"
 #include "runtime/malloc.hpp"
@@ -102,7 +131,7 @@ constexpr uint32_t loadLimit(uint32_t capacity) { return capacity * 7 / 8; }
 }  // namespace
 
 struct Table {
-  char* groups;
+  GcRef<char> groups;
   uint64_t groupMask;  // groups - 1
   uint64_t lo;         // the hash-space prefix it holds, in the top localDepth bits
   uint32_t capacity;   // slots
@@ -113,20 +142,19 @@ struct Table {
   uint8_t localDepth;
   bool small;  // the lone group of a map without directory
   bool stale;  // replaced: no longer reachable from the map
-  Table* nextRetired;
 };
 
 struct DirEntry {
-  char* groups;
+  GcRef<char> groups;
   uint64_t groupMask;
-  Table* tab;
+  GcRef<Table> tab;
 };
 
 struct Map {
   uint64_t used;  // MapHeader
   uint64_t seed;
-  DirEntry* dir;  // null: small map (small holds it, or nothing yet)
-  Table* small;
+  GcRef<DirEntry> dir;  // null: small map (small holds it, or nothing yet)
+  GcRef<Table> small;
   uint64_t dirMask;      // dirLen - 1
   uint32_t globalDepth;  // dirLen == 1 << globalDepth
   uint32_t globalShift;  // (64 - globalDepth) & 63: hash >> shift & dirMask is the index
@@ -134,11 +162,11 @@ struct Map {
   uint64_t capacity;
   uint64_t clearSeq;
   uint64_t zombies;
-  Table* retired;  // replaced while a loop ran; their objects are still alive
   std::atomic<uint32_t> iterators;
   std::atomic<uint8_t> writing;
 };
 static_assert(offsetof(Map, used) == offsetof(MapHeader, used));
+static_assert(kZombie == kMapZombie && kEmpty >= 0x80 && kDeleted >= 0x80);
 
 namespace {
 
@@ -301,11 +329,15 @@ void eachSlot(const MapType* t, Table* tab, Pick pick, F f) {
 
 // ---- tables --------------------------------------------------------------------------
 
-Table* newTable(const MapType* t, Map* m, uint32_t capacity, uint64_t lo, uint8_t depth, bool small = false) {
-  Table* tab = allocZeroed<Table>();
+// Returned as a traced word: the caller may allocate again before the
+// table is installed, and on a thread the scheduler does not run a raw
+// local would not keep it.
+GcRef<Table> newTable(const MapType* t, Map* m, uint32_t capacity, uint64_t lo, uint8_t depth, bool small = false) {
+  GcRef<Table> tab = allocZeroed<Table>();
   uint64_t groups = capacity / kSlots;
   tab->groups = static_cast<char*>(mallocgc(groups * t->groupSize, t->groupType, t->groupType->mayHoldPointers()));
   for (uint64_t gi = 0; gi < groups; gi++) std::memcpy(groupAt(t, tab->groups, gi), &mapgroup::kAllEmpty, 8);
+  if (t->groupType->destroy) addDestructor(tab->groups, t->groupType, groups);
   tab->groupMask = groups - 1;
   tab->lo = lo;
   tab->capacity = capacity;
@@ -352,15 +384,18 @@ void rehashInto(const MapType* t, Map* m, Table* old, Table* a, Table* b, uint64
   });
 }
 
-// old is out of the map: drop it, or keep it for the loops that may walk it.
-void retire(Map* m, Table* old, bool keep) {
+// old is leaving the map (called before its replacement is installed, so
+// that it stays reachable meanwhile). keep: its objects stay alive for the
+// loops that may walk it, and the collector destroys them when its groups
+// die; otherwise they were moved out or destroyed already, and its control
+// bytes say so, so that the groups' destructor record finds nothing.
+void retire(const MapType* t, Map* m, Table* old, bool keep) {
   old->stale = true;
   m->capacity -= old->capacity;
   if (!old->small) m->tables--;
   m->zombies -= old->zombies;
-  if (keep) {
-    old->nextRetired = m->retired;
-    m->retired = old;
+  if (!keep && t->groupType->destroy) {
+    for (uint64_t gi = 0; gi <= old->groupMask; gi++) std::memcpy(groupAt(t, old->groups, gi), &mapgroup::kAllEmpty, 8);
   }
 }
 
@@ -368,7 +403,12 @@ void retire(Map* m, Table* old, bool keep) {
 void install(Map* m, Table* tab) {
   uint64_t first = tab->localDepth == 0 ? 0 : tab->lo >> m->globalShift;
   uint64_t n = uint64_t(1) << (m->globalDepth - tab->localDepth);
-  for (uint64_t i = 0; i < n; i++) m->dir[first + i] = DirEntry{tab->groups, tab->groupMask, tab};
+  for (uint64_t i = 0; i < n; i++) {
+    DirEntry& e = m->dir[first + i];
+    e.groups = tab->groups.get();
+    e.groupMask = tab->groupMask;
+    e.tab = tab;
+  }
 }
 
 void setDirectory(Map* m, DirEntry* dir, uint32_t depth) {
@@ -380,7 +420,7 @@ void setDirectory(Map* m, DirEntry* dir, uint32_t depth) {
 
 void growDirectory(Map* m) {
   uint64_t n = m->dirMask + 1;
-  DirEntry* dir = allocZeroed<DirEntry>(2 * n);
+  GcRef<DirEntry> dir = allocZeroed<DirEntry>(2 * n);  // traced while it fills
   for (uint64_t i = 0; i < n; i++) dir[2 * i] = dir[2 * i + 1] = m->dir[i];
   setDirectory(m, dir, m->globalDepth + 1);
 }
@@ -392,7 +432,7 @@ void shrinkDirectory(Map* m) {
     for (uint64_t i = 0; i < n; i++) {
       if (m->dir[i].tab->localDepth == m->globalDepth) return;
     }
-    DirEntry* dir = allocZeroed<DirEntry>(n / 2);
+    GcRef<DirEntry> dir = allocZeroed<DirEntry>(n / 2);
     for (uint64_t i = 0; i < n / 2; i++) dir[i] = m->dir[2 * i];
     setDirectory(m, dir, m->globalDepth - 1);
   }
@@ -402,10 +442,10 @@ void shrinkDirectory(Map* m) {
 // smaller) over the same range.
 void rebuild(const MapType* t, Map* m, Table* old, uint32_t capacity) {
   bool keep = keepOld(t, m);
-  Table* nt = newTable(t, m, capacity, old->lo, old->localDepth);
+  GcRef<Table> nt = newTable(t, m, capacity, old->lo, old->localDepth);
   rehashInto(t, m, old, nt, nullptr, 0, keep);
+  retire(t, m, old, keep);
   install(m, nt);
-  retire(m, old, keep);
 }
 
 void split(const MapType* t, Map* m, Table* old) {
@@ -413,12 +453,12 @@ void split(const MapType* t, Map* m, Table* old) {
   bool keep = keepOld(t, m);
   uint8_t depth = old->localDepth + 1;
   uint64_t bit = uint64_t(1) << (64 - depth);
-  Table* left = newTable(t, m, kMaxTableCapacity, old->lo, depth);
-  Table* right = newTable(t, m, kMaxTableCapacity, old->lo | bit, depth);
+  GcRef<Table> left = newTable(t, m, kMaxTableCapacity, old->lo, depth);
+  GcRef<Table> right = newTable(t, m, kMaxTableCapacity, old->lo | bit, depth);
   rehashInto(t, m, old, left, right, bit, keep);
+  retire(t, m, old, keep);
   install(m, left);
   install(m, right);
-  retire(m, old, keep);
 }
 
 void grow(const MapType* t, Map* m, Table* tab) {
@@ -436,12 +476,12 @@ void grow(const MapType* t, Map* m, Table* tab) {
 void growSmall(const MapType* t, Map* m) {
   bool keep = keepOld(t, m);
   Table* old = m->small;
-  Table* nt = newTable(t, m, 2 * kSlots, 0, 0);
+  GcRef<Table> nt = newTable(t, m, 2 * kSlots, 0, 0);
   rehashInto(t, m, old, nt, nullptr, 0, keep);
+  retire(t, m, old, keep);
   setDirectory(m, allocZeroed<DirEntry>(1), 0);
   install(m, nt);
   m->small = nullptr;
-  retire(m, old, keep);
 }
 
 // After a delete from tab: merge it with its buddy, or shrink it, when it
@@ -454,12 +494,13 @@ void maybeShrink(const MapType* t, Map* m, Table* tab) {
     Table* buddy = m->dir[dirIndex(m, tab->lo ^ bit)].tab;
     if (buddy->localDepth == tab->localDepth && tab->used + buddy->used <= sparse) {
       bool keep = keepOld(t, m);
-      Table* nt = newTable(t, m, capacityFor(2 * (tab->used + buddy->used)), tab->lo & ~bit, tab->localDepth - 1);
+      GcRef<Table> nt =
+          newTable(t, m, capacityFor(2 * (tab->used + buddy->used)), tab->lo & ~bit, tab->localDepth - 1);
       rehashInto(t, m, tab, nt, nullptr, 0, keep);
       rehashInto(t, m, buddy, nt, nullptr, 0, keep);
+      retire(t, m, tab, keep);
+      retire(t, m, buddy, keep);
       install(m, nt);
-      retire(m, tab, keep);
-      retire(m, buddy, keep);
       shrinkDirectory(m);
       return;
     }
@@ -484,21 +525,10 @@ void eachTable(Map* m, F f) {
   }
 }
 
-// The first write after the last loop ended: end the objects loops kept.
+// The first write after the last loop ended: end the objects loops kept in
+// the map's own tables (zombies). Those of replaced tables are the
+// collector's (retire).
 void cleanup(const MapType* t, Map* m) {
-  for (Table* r = m->retired; r;) {
-    Table* next = r->nextRetired;
-    for (uint64_t gi = 0; gi <= r->groupMask; gi++) {
-      char* g = groupAt(t, r->groups, gi);
-      for (uint32_t i = 0; i < kSlots; i++) {
-        uint8_t c = ctrlAt(g, i);
-        if (isFull(c) || c == kZombie) destroyEntry(t, slotAt(t, g, i));
-      }
-    }
-    r->nextRetired = nullptr;
-    r = next;
-  }
-  m->retired = nullptr;
   if (m->zombies == 0) return;
   eachTable(m, [&](Table* tab) {
     if (tab->zombies == 0) return;
@@ -521,7 +551,7 @@ void cleanup(const MapType* t, Map* m) {
 }
 
 inline void beginWrite(const MapType* t, Map* m) {
-  if ((m->retired || m->zombies) && m->iterators.load(std::memory_order_relaxed) == 0) cleanup(t, m);
+  if (m->zombies && m->iterators.load(std::memory_order_relaxed) == 0) cleanup(t, m);
 }
 
 // ---- lookup, assign, delete, one body per key policy --------------------------------
@@ -698,9 +728,10 @@ void remove(const MapType* t, Map* m, typename P::Arg k) {
 
 // ---- entry points ---------------------------------------------------------------------
 
-Map* makemap(const MapType* t, int64_t hint) {
+void makemap(const MapType* t, int64_t hint, GcRef<Map>& out) {
   algInit();
-  Map* m = allocZeroed<Map>();
+  out = allocZeroed<Map>();
+  Map* m = out;
   ::new (&m->iterators) std::atomic<uint32_t>(0);
   ::new (&m->writing) std::atomic<uint8_t>(0);
   m->seed = newSeed();
@@ -718,7 +749,6 @@ Map* makemap(const MapType* t, int64_t hint) {
       install(m, newTable(t, m, capacity, lo, uint8_t(depth)));
     }
   }
-  return m;
 }
 
 void* mapaccess(const MapType* t, Map* m, const void* key) { return access<GenericKey>(t, m, key); }
@@ -757,7 +787,7 @@ void mapclear(const MapType* t, Map* m) {
       if (!keep && t->needsCare && tab->used > 0) {
         eachSlot(t, tab, group::matchFull, [&](char* g, uint32_t i) { destroyEntry(t, slotAt(t, g, i)); });
       }
-      retire(m, tab, keep);
+      retire(t, m, tab, keep);
     });
     m->dir = nullptr;
     m->small = nullptr;

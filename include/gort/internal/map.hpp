@@ -11,12 +11,39 @@
 #include <string>
 #include <string_view>
 
+#include "gort/internal/gcptr.hpp"
 #include "gort/internal/type.hpp"
 
 namespace gort::internal {
 
 struct Map;
 struct Table;
+
+// A pointer into gort's heap that the collector traces (gcptr.hpp): every
+// pointer a map keeps to its own memory (handle, directory, tables, groups,
+// a loop's place) is one of these, never a raw T*.
+template <class T>
+class GcRef {
+ public:
+  constexpr GcRef() noexcept = default;
+  GcRef(T* p) noexcept : w_(p) {}  // NOLINT: a drop-in for T*
+  GcRef& operator=(T* p) noexcept {
+    w_.store(p);
+    return *this;
+  }
+  T* get() const noexcept { return static_cast<T*>(const_cast<void*>(w_.load())); }
+  operator T*() const noexcept { return get(); }  // NOLINT
+  T* operator->() const noexcept { return get(); }
+  T& operator[](uint64_t i) const noexcept { return get()[i]; }
+
+ private:
+  PtrWord w_;
+};
+
+// Control bytes the destructor of a dead groups array reads (map_group.hpp
+// has the full set): a slot is alive when its byte is below 0x80 (full) or
+// kMapZombie (deleted while a loop ran, not yet destroyed).
+inline constexpr uint8_t kMapZombie = 0xFF;
 
 // Hash functions of key types, each mixing the map's seed in (alg.cpp).
 uint64_t memhash32(const void* p, uint64_t seed);
@@ -45,7 +72,8 @@ struct MapType {
   uint32_t groupSize;
   MapKeyKind kind;
   bool needsCare;         // K or V is not trivially copyable (alive objects must be moved, copied, destroyed)
-  const Type* groupType;  // what mallocgc is told about a groups array (scan or noscan)
+  const Type* groupType;  // what mallocgc is told about a groups array (scan or noscan); its destroy,
+                          // when K or V needs a destructor, ends a dead group's live entries
 };
 
 // The leading fields of every map, which len() reads inline.
@@ -53,7 +81,8 @@ struct MapHeader {
   uint64_t used;
 };
 
-Map* makemap(const MapType* t, int64_t hint);
+// Makes a map into out, a traced word from the first allocation on.
+void makemap(const MapType* t, int64_t hint, GcRef<Map>& out);
 
 // Lookups return the value's slot, or null when the key is absent (or m is
 // nil). Assignments return the value's slot for key, inserting the key
@@ -80,8 +109,8 @@ struct MapIter {
   const void* key = nullptr;
   void* elem = nullptr;
   const MapType* t = nullptr;
-  Map* m = nullptr;
-  Table* tab = nullptr;
+  GcRef<Map> m;
+  GcRef<Table> tab;
   unsigned __int128 covered = 0;  // hash space walked, of 2^64
   unsigned __int128 span = 0;     // the part of the hash space tab stands for
   uint64_t cursor = 0;            // where that part starts
