@@ -25,6 +25,7 @@
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
 #include "gort/sync.hpp"
+#include "gort/time.hpp"
 #include "runtime/map_group.hpp"
 #include "support/watchdog.hpp"
 
@@ -35,6 +36,13 @@ using gort::delete_;
 using gort::len;
 using gort::make_map;
 using gort::map;
+using gort::New;
+using gort::Ptr;
+
+// The collector tests below run every cycle with checkmarks (a map word the
+// cycle missed is fatal) and freed memory clobbered (a live group freed
+// shows in the values).
+const bool checkmarks = (setenv("GODEBUG", "gccheckmark=1,clobberfree=1", 0), true);
 
 TEST(Map, NilMapReadsZeroAndIgnoresDeleteAndClear) {
   map<int64_t, int64_t> m;
@@ -479,6 +487,236 @@ TEST(Map, ConcurrentReadersAreFine) {
 }
 
 // ---- the group matchers -----------------------------------------------------------
+
+// ---- the collector ------------------------------------------------------------------
+
+struct Node {
+  using trivially_collected = void;
+  int64_t v = 0;
+  Ptr<Node> next;
+  explicit Node(int64_t v) : v(v) {}
+};
+
+struct Holder {
+  using trivially_collected = void;
+  map<int64_t, Ptr<Node>> byKey;
+  map<Ptr<Node>, int64_t> byPtr;
+};
+
+uint64_t heapAlloc() {
+  gort::runtime::MemStats ms;
+  gort::runtime::ReadMemStats(&ms);
+  return ms.HeapAlloc;
+}
+
+// Every entry of h (keys 0..n-1 but the deleted multiples of 3) still
+// reads what was stored, through both maps.
+void checkHolder(const Holder& h, int64_t n) {
+  int64_t want = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (i % 3 == 0) continue;
+    want++;
+    Ptr<Node> p = h.byKey.get(i);
+    ASSERT_TRUE(p) << i;
+    ASSERT_EQ(p->v, i);
+    ASSERT_EQ(p->next->v, -i);
+  }
+  ASSERT_EQ(len(h.byKey), want);
+  ASSERT_EQ(len(h.byPtr), want);
+  int64_t seen = 0;
+  for (auto [k, v] : h.byPtr) {
+    ASSERT_EQ(k->v, v);
+    ASSERT_EQ(k->next->v, -v);
+    seen++;
+  }
+  ASSERT_EQ(seen, want);
+}
+
+TEST(MapGC, PtrKeysAndValuesSurviveCollectionsReachableOnlyFromAHeapObject) {
+  gort::Run([] {
+    Ptr<Holder> h = New<Holder>();
+    h->byKey = make_map<int64_t, Ptr<Node>>();
+    h->byPtr = make_map<Ptr<Node>, int64_t>();
+    const int64_t n = 6000;
+    for (int64_t i = 0; i < n; i++) {
+      Ptr<Node> p = New<Node>(i);
+      p->next = New<Node>(-i);
+      h->byKey.set(i, p);
+      h->byPtr.set(p, i);
+      if (i % 3 == 0) {  // deletes behind the inserts: tombstones, rebuilds
+        Ptr<Node> q = h->byKey.get(i);
+        delete_(h->byKey, i);
+        delete_(h->byPtr, q);
+      }
+      if (i % 700 == 0) gort::runtime::GC();
+    }
+    for (int i = 0; i < 5; i++) gort::runtime::GC();
+    checkHolder(*h, n);
+    // Shrink and merge under collections too.
+    for (int64_t i = 0; i < n; i++) {
+      if (i % 3 == 0 || i % 10 == 0) continue;
+      delete_(h->byPtr, h->byKey.get(i));
+      delete_(h->byKey, i);
+      if (i % 500 == 0) gort::runtime::GC();
+    }
+    for (int i = 0; i < 3; i++) gort::runtime::GC();
+    for (int64_t i = 0; i < n; i += 10) {
+      if (i % 3 == 0) continue;
+      Ptr<Node> p = h->byKey.get(i);
+      ASSERT_TRUE(p) << i;
+      EXPECT_EQ(p->next->v, -i);
+      EXPECT_EQ(h->byPtr.get(p), i);
+    }
+  });
+}
+
+// A handle on a thread the scheduler does not run is a root; on a goroutine
+// stack it is a stack word.
+TEST(MapGC, StackHandlesKeepTheirMaps) {
+  auto fill = [](map<int64_t, Ptr<Node>>& m, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+      Ptr<Node> p = New<Node>(i);
+      p->next = New<Node>(-i);
+      m.set(i, p);
+      if (i % 1000 == 0) gort::runtime::GC();
+    }
+  };
+  auto check = [](const map<int64_t, Ptr<Node>>& m, int64_t n) {
+    ASSERT_EQ(len(m), n);
+    for (int64_t i = 0; i < n; i++) {
+      Ptr<Node> p = m.get(i);
+      ASSERT_TRUE(p) << i;
+      ASSERT_EQ(p->v, i);
+      ASSERT_EQ(p->next->v, -i);
+    }
+  };
+  {
+    auto m = make_map<int64_t, Ptr<Node>>();
+    fill(m, 4000);
+    for (int i = 0; i < 3; i++) gort::runtime::GC();
+    check(m, 4000);
+  }
+  gort::Run([&] {
+    auto m = make_map<int64_t, Ptr<Node>>();
+    fill(m, 4000);
+    for (int i = 0; i < 3; i++) gort::runtime::GC();
+    check(m, 4000);
+  });
+}
+
+TEST(MapGC, IterationWithGrowthDeletesAndCollectionsInterleaved) {
+  gort::Run([] {
+    auto m = make_map<int64_t, Ptr<Node>>();
+    const int64_t n = 3000;
+    for (int64_t i = 0; i < n; i++) m.set(i, New<Node>(i));
+    std::set<int64_t> seen;
+    int64_t next = 1 << 20, del = 0, steps = 0;
+    for (auto [k, v] : m) {
+      ASSERT_EQ(v->v, k);
+      ASSERT_TRUE(seen.insert(k).second) << k;
+      if (k < (1 << 20)) {
+        for (int j = 0; j < 8; j++, next++) m.set(next, New<Node>(next));  // grows and splits under the loop
+        // Deletes from the far end of the originals (not yet produced, or already).
+        if (del < n / 2) delete_(m, n - 1 - del++);
+      }
+      if (++steps % 200 == 0) gort::runtime::GC();
+    }
+    for (int i = 0; i < 3; i++) gort::runtime::GC();
+    for (auto [k, v] : m) ASSERT_EQ(v->v, k);
+    EXPECT_EQ(len(m), n - del + (next - (1 << 20)));
+  });
+}
+
+// The case: a drained map gives its memory back.
+TEST(MapGC, DrainedMapGivesItsMemoryBack) {
+  gort::Run([] {
+    gort::runtime::GC();
+    auto m = make_map<int64_t, int64_t>();
+    const int64_t n = 1000000;
+    for (int64_t i = 0; i < n; i++) m.set(i, i);
+    uint64_t peak = heapAlloc();
+    for (int64_t i = 1000; i < n; i++) delete_(m, i);
+    gort::runtime::GC();
+    gort::runtime::GC();
+    uint64_t after = heapAlloc();
+    EXPECT_LT(after, peak / 10) << "peak " << peak << " after " << after;
+    ASSERT_EQ(len(m), 1000);
+    for (int64_t i = 0; i < 1000; i++) ASSERT_EQ(m.get(i), i);
+  });
+}
+
+TEST(MapGC, UnreachableMapIsReclaimed) {
+  gort::Run([] {
+    gort::runtime::GC();
+    uint64_t base = heapAlloc();
+    uint64_t full = 0;
+    gort::sync::WaitGroup wg;
+    wg.Add(1);
+    gort::go([&] {  // the handle dies with this goroutine's stack
+      auto m = make_map<int64_t, Ptr<Node>>();
+      for (int64_t i = 0; i < 100000; i++) m.set(i, New<Node>(i));
+      full = heapAlloc();
+      wg.Done();
+    });
+    wg.Wait();
+    gort::time::Sleep(gort::time::Millisecond);
+    for (int i = 0; i < 2; i++) gort::runtime::GC();
+    uint64_t after = heapAlloc();
+    ASSERT_GT(full, base + (4u << 20));
+    EXPECT_LT(after, base + (full - base) / 10) << "base " << base << " full " << full << " after " << after;
+  });
+}
+
+// Entries whose destructor matters die with their table memory: moved out
+// on growth, destroyed by delete and clear, and the rest by the collector
+// once the map is gone; none twice.
+std::atomic<int64_t> trackedAlive{0}, trackedTwice{0};
+struct Tracked {
+  static constexpr uint64_t kAlive = 0x600d600d600d600dull;
+  uint64_t magic = kAlive;
+  std::string payload = std::string(40, 'x');  // a real destructor, heap memory
+  Tracked() { trackedAlive++; }
+  Tracked(const Tracked& o) : payload(o.payload) { trackedAlive++; }
+  Tracked(Tracked&& o) noexcept : payload(std::move(o.payload)) { trackedAlive++; }
+  Tracked& operator=(const Tracked&) = default;
+  ~Tracked() {
+    if (magic != kAlive) trackedTwice++;
+    magic = 0;
+    trackedAlive--;
+  }
+};
+
+TEST(MapGC, EntryDestructorsRunOnceWhenTheirMemoryDies) {
+  gort::Run([] {
+    gort::sync::WaitGroup wg;
+    wg.Add(1);
+    gort::go([&] {
+      auto a = make_map<std::string, Tracked>();  // dropped whole
+      auto b = make_map<int64_t, Tracked>();      // grown under a loop, then cleared
+      for (int i = 0; i < 5000; i++) a.set("k" + std::to_string(i), Tracked{});
+      for (int i = 0; i < 100; i++) b.set(i, Tracked{});
+      int64_t k = 1000;
+      for (auto [key, v] : b) {
+        (void)key;
+        EXPECT_EQ(v.magic, Tracked::kAlive);
+        for (int j = 0; j < 10; j++) b.set(k++, Tracked{});  // copies under the loop
+        delete_(b, key);                                     // zombies
+      }
+      b.set(-1, Tracked{});  // the first write after the loop destroys the zombies
+      clear(b);
+      for (int i = 0; i < 2500; i++) delete_(a, "k" + std::to_string(i));
+      wg.Done();
+    });
+    wg.Wait();
+    gort::time::Sleep(gort::time::Millisecond);
+    for (int i = 0; i < 200 && trackedAlive.load() != 0; i++) {
+      gort::runtime::GC();
+      gort::time::Sleep(5 * gort::time::Millisecond);
+    }
+    EXPECT_EQ(trackedAlive.load(), 0);
+    EXPECT_EQ(trackedTwice.load(), 0);
+  });
+}
 
 TEST(MapGroup, SwarAndNativeAgreeOnEveryControlClass) {
   namespace mg = gort::internal::mapgroup;
