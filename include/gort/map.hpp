@@ -39,7 +39,11 @@
 // "concurrent map read and map write"), detected on a best-effort basis.
 //
 // The map lives on gort's heap (src/runtime/malloc.cpp) as a Swiss table:
-// src/runtime/map_swiss.cpp describes its layout, growth and iteration.
+// src/runtime/map_swiss.cpp describes its layout, growth and iteration. The
+// collector traces it like a Ptr: a handle anywhere (a heap object's field,
+// a stack, a global) keeps the map and its Ptr keys and values alive, and
+// an unreachable map's memory is reclaimed, its keys' and values'
+// destructors run on the collector's destructor thread (new.hpp's rules).
 #pragma once
 
 #include <concepts>
