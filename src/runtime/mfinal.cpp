@@ -28,6 +28,7 @@
 #include "runtime/lock_futex.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 
@@ -81,12 +82,7 @@ void* destructorThread(void*) {
 void startThread() {
   queue = new std::vector<Queued>();
   running = new std::vector<Queued>();
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &attr, destructorThread, nullptr) != 0) throw_("runtime: cannot start the destructor thread");
-  pthread_attr_destroy(&attr);
+  newDetachedThread(destructorThread, "the destructor thread");
 }
 
 }  // namespace

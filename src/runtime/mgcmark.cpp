@@ -413,14 +413,7 @@ void* workerLoop(void*) {
   return nullptr;
 }
 
-void startWorker() {
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &attr, workerLoop, nullptr) != 0) throw_("runtime: cannot start the mark worker");
-  pthread_attr_destroy(&attr);
-}
+void startWorker() { newDetachedThread(workerLoop, "the mark worker"); }
 
 }  // namespace
 

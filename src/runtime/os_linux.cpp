@@ -21,6 +21,7 @@
 // change goes through pthread_sigmask, which TSan intercepts, so a handler
 // it was already holding for this thread runs before the sleep.
 #include "runtime/os_linux.hpp"
+#include "runtime/print.hpp"
 
 #include <linux/futex.h>
 #include <linux/membarrier.h>
@@ -72,6 +73,21 @@ void futexsleep(std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) {
 void futexwakeup(std::atomic<uint32_t>* addr, uint32_t cnt) {
   long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, cnt, nullptr, nullptr, 0);
   if (r < 0) throw_("futexwakeup failed");
+}
+
+void newDetachedThread(void* (*fn)(void*), const char* what) {
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int err = pthread_create(&t, &attr, fn, nullptr);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    printstr("runtime: cannot start ");
+    printstr(what);
+    printstr("\n");
+    throw_("newDetachedThread");
+  }
 }
 
 int64_t nanotime() {

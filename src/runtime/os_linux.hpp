@@ -24,6 +24,10 @@ void membarrier();
 
 // Monotonic and wall clocks in nanoseconds (vDSO clock_gettime).
 int64_t nanotime();
+// A detached thread outside the scheduler running fn(nullptr) (the
+// collector's mark worker and destructor thread); what names it in the
+// fatal error if it cannot start.
+void newDetachedThread(void* (*fn)(void*), const char* what);
 int64_t walltime();
 // cputicks (arch.hpp) in nanoseconds: for timestamps taken on hot paths
 // (when a goroutine parked) and read rarely.
