@@ -62,7 +62,6 @@
 #include <new>
 
 #include "gort/chan.hpp"
-#include "runtime/mprof.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/sanitizer.hpp"
@@ -330,9 +329,7 @@ void panicSendOnClosed() { chanPanic("send on closed channel"); }
 
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason) {
   getm()->locks -= nlocks;
-  int64_t t0 = blockProfileStart();
   goparkHandoff(unlockf, arg, reason);
-  if (t0 != 0) blockevent(t0, 0);
 }
 
 // ---- entry points --------------------------------------------------------------------

@@ -429,7 +429,8 @@ void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out) {
   if (g* gp = getg(); gp && gp->mp && gp->mp->curg == gp) createdBy(gp, out);
 }
 
-int parkedPCs(g* gp, uintptr_t* pcs) {
+void tracebackParked(g* gp, const TraceOut& out) {
+  uintptr_t pcs[kMaxTracePCs];
   int n = 0;
   if (gp->slot && gp->sched.sp) {
     TraceRequest req{};
@@ -443,12 +444,7 @@ int parkedPCs(g* gp, uintptr_t* pcs) {
     san::finishSwitch(fake);
     n = req.npcs;
   }
-  return n;
-}
-
-void tracebackParked(g* gp, const TraceOut& out) {
-  uintptr_t pcs[kMaxTracePCs];
-  printFrames(pcs, parkedPCs(gp, pcs), out);
+  printFrames(pcs, n, out);
   createdBy(gp, out);
 }
 
