@@ -10,6 +10,8 @@
 //   mutex      goroutines contending for one sync::Mutex, joined by a
 //              sync::WaitGroup
 //   sleepers   thousands of goroutines sleeping 1..10 ms on the timer heaps
+//   words      word frequencies: goroutines count words into their own
+//              gort::map, and the counts are merged over a channel
 //
 // Flags (Go style, -name=value or --name=value): -n (skynet leaves),
 // -primes, -items (fan-in), -incs (mutex), -sleepers.
@@ -23,6 +25,7 @@
 
 #include "gort/chan.hpp"
 #include "gort/go.hpp"
+#include "gort/map.hpp"
 #include "gort/new.hpp"
 #include "gort/runtime.hpp"
 #include "gort/slice.hpp"
@@ -150,6 +153,43 @@ void runFanIn() {
              std::to_string(from[1]) + "/" + std::to_string(from[2]) + "/" + std::to_string(from[3]));
 }
 
+// ---- word frequencies -------------------------------------------------------------
+
+void runWords() {
+  auto start = gort::time::Now();
+  constexpr int kCounters = 4, kWordsEach = 50000;
+  static const char* const kVocabulary[] = {"go", "runtime", "map", "channel", "select", "goroutine",
+                                            "stack", "heap", "swiss", "table", "scheduler", "timer"};
+  auto partials = gort::make_chan<gort::map<std::string, int>>(kCounters);
+  for (int c = 0; c < kCounters; c++) {
+    spawn([c](gort::send_only<gort::map<std::string, int>> out) {
+      auto counts = gort::make_map<std::string, int>();
+      uint32_t x = uint32_t(c) * 2654435761u + 1;
+      for (int i = 0; i < kWordsEach; i++) {
+        x = x * 1664525u + 1013904223u;
+        // Skewed: the first words come up far more often than the last.
+        const char* w = kVocabulary[(x >> 16) % 12 * ((x >> 8) % 12) / 12];
+        counts.set(w, counts.get(w) + 1);
+      }
+      out.send(counts);
+    }, partials);
+  }
+  auto total = gort::make_map<std::string, int>();
+  for (int c = 0; c < kCounters; c++) {
+    for (auto [w, n] : partials.recv()) total.set(w, total.get(w) + n);
+  }
+  std::string top;
+  int topCount = 0, words = 0;
+  for (auto [w, n] : total) {
+    words += n;
+    if (n > topCount || (n == topCount && w < top)) top = w, topCount = n;
+  }
+  if (words != kCounters * kWordsEach) std::exit(1);
+  report("words", start,
+         std::to_string(words) + " words, " + std::to_string(gort::len(total)) + " distinct, most common \"" + top +
+             "\" x" + std::to_string(topCount));
+}
+
 // ---- mutex ----------------------------------------------------------------------
 
 void runMutex() {
@@ -262,6 +302,7 @@ void showcaseMain() {
   runSkynet();
   runSieve();
   runFanIn();
+  runWords();
   runMutex();
   runSleepers();
   runTree();

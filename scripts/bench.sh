@@ -36,7 +36,8 @@ if [ ! -d "$anchors" ]; then
   exit 1
 fi
 
-"$repo/scripts/deps.sh" golang-1.19-go python3 time
+# libabsl-dev and libboost1.81-dev: the maps workload's baselines.
+"$repo/scripts/deps.sh" golang-1.19-go python3 time libabsl-dev libboost1.81-dev
 
 # Every workload the anchors define, in the report's order.
 all=$(python3 "$report" --list)
@@ -69,8 +70,8 @@ if [ ${#targets[@]} -gt 0 ]; then
 fi
 
 # run_one WORKLOAD IMPL P ROUND CONFIG ENV ARGS...: one run (IMPL go, gort,
-# or baseline: gort's program with the workload's baseline flags among
-# ARGS); appends its result line.
+# or baseline:LABEL: gort's program with that baseline's flags among ARGS);
+# appends its result line.
 run_one() {
   local w=$1 impl=$2 p=$3 round=$4 config=$5 envs=$6
   shift 6
@@ -96,18 +97,22 @@ for w in "${workloads[@]}"; do
   fi
   echo "== $w"
   # One line per configuration: a name and the flags both programs get.
-  while IFS=$'\t' read -r config flags envs baseline; do
+  while IFS=$'\t' read -r config flags envs bases; do
+    [ "$flags" = - ] && flags=
+    [ "$envs" = - ] && envs=
+    [ "$bases" = - ] && bases=
     read -r -a args <<<"$flags"
-    read -r -a baseArgs <<<"$baseline"
+    IFS='|' read -r -a baselines <<<"$bases"
     for p in $procs; do
       for ((r = 1; r <= rounds; r++)); do
         if ((r % 2)); then order=(go gort); else order=(gort go); fi
         for impl in "${order[@]}"; do
           run_one "$w" "$impl" "$p" "$r" "$config" "$envs" "${args[@]}"
         done
-        if [ ${#baseArgs[@]} -gt 0 ]; then
-          run_one "$w" baseline "$p" "$r" "$config" "$envs" "${args[@]}" "${baseArgs[@]}"
-        fi
+        for b in "${baselines[@]}"; do
+          read -r -a baseArgs <<<"${b#*=}"
+          run_one "$w" "baseline:${b%%=*}" "$p" "$r" "$config" "$envs" "${args[@]}" "${baseArgs[@]}"
+        done
       done
     done
   done < <(python3 "$report" --configs "$w")

@@ -7,7 +7,9 @@ one-line result, whether lower or higher is better, and the target (from the
 issues: a bound on the ratio gort/Go, or on gort's own value).
 
   benchreport.py --list                 workload names, in report order
-  benchreport.py --configs NAME         "config<TAB>flags" lines for bench.sh
+  benchreport.py --configs NAME         "config<TAB>flags<TAB>env<TAB>baselines"
+                                        lines for bench.sh ("-" for none;
+                                        baselines "label=flags|...")
   benchreport.py --write FILE --rounds N --go VERSION RESULTS NAME...
                                         turn bench.sh's results into the
                                         sections of FILE (BENCHMARKS.md) for
@@ -27,8 +29,9 @@ LOWER, HIGHER = "lower", "higher"
 
 
 class Metric:
-    def __init__(self, label, pattern, better=LOWER, ratio_max=None, ratio_min=None, gort_max=None):
+    def __init__(self, label, pattern, better=LOWER, ratio_max=None, ratio_min=None, gort_max=None, vs=None):
         self.label = label
+        self.vs = vs                # (baseline label, bound on gort/baseline), or None
         self.regex = re.compile(pattern)
         self.better = better
         self.ratio_max = ratio_max  # number, or {P: number}
@@ -50,11 +53,13 @@ class Metric:
 NUM = r"([0-9]+(?:\.[0-9]+)?)"
 
 # name -> (configs [(name, flags)], metrics[, options]). options: "env", the
-# environment both programs run in; "baseline", (label, flags): a third run
-# of gort's program with those flags added (alloc's glibc malloc/free),
-# reported beside Go and gort. Targets: issue 2 (spawn, skynet,
-# mutex, idle), issue 3 (pingpong, chanbuf, selectfan), issue 4 (timers,
-# echo), issue 6 (deferpanic); the GC workloads have none yet.
+# environment both programs run in; "baselines", [(label, flags)]: more
+# runs of gort's program, one with each label's flags added (alloc's glibc
+# malloc/free, maps' absl/boost/std tables), reported beside Go and gort.
+# Targets: issue 2 (spawn, skynet, mutex, idle), issue 3 (pingpong,
+# chanbuf, selectfan), issue 4 (timers, echo), issue 6 (deferpanic), issue
+# 17 (maps: every phase gort/Go <= 0.7 at GOMAXPROCS 1, hits and misses
+# within 1.25x of absl); the GC workloads have none yet.
 WORKLOADS = {
     "spawn": ([("default", "")], [Metric("ns/goroutine", NUM + r" ns/goroutine", ratio_max=0.5)]),
     "skynet": ([("default", "")], [Metric("ms", NUM + r" ms", ratio_max=0.5)]),
@@ -77,7 +82,15 @@ WORKLOADS = {
     "alloc": ([(f"size={size} scan={scan}", f"-size={size} -scan={scan}")
                for size in (16, 64, 256) for scan in ("true", "false")],
               [Metric("ns/alloc", NUM + r" ns/alloc", ratio_max=0.7)],
-              {"env": "GOGC=off", "baseline": ("glibc", "-glibc=true")}),
+              {"env": "GOGC=off", "baselines": [("glibc", "-glibc=true")]}),
+    "maps": ([(f"key={k} n={n}", f"-key={k} -n={n}" + (" -r=1000" if n == 1000 else ""))
+              for k in ("int", "string") for n in (1000, 1000000)],
+             [Metric("insert ns/op", r"insert " + NUM, ratio_max={1: 0.7}),
+              Metric("hit ns/op", r"hit " + NUM, ratio_max={1: 0.7}, vs=("absl", 1.25)),
+              Metric("miss ns/op", r"miss " + NUM, ratio_max={1: 0.7}, vs=("absl", 1.25)),
+              Metric("iter ns/elem", r"iter " + NUM, ratio_max={1: 0.7}),
+              Metric("delete ns/op", r"delete " + NUM, ratio_max={1: 0.7})],
+             {"baselines": [("absl", "-impl=absl"), ("boost", "-impl=boost"), ("std", "-impl=std")]}),
     "binarytrees": ([("n=18", "-n=18")], [
         Metric("ms", NUM + r" ms gcs"),
         Metric("max pause ms", r"max_pause=" + NUM),
@@ -147,6 +160,10 @@ def options(name):
     return entry[2] if len(entry) > 2 else {}
 
 
+def baselines(name):
+    return options(name).get("baselines", [])
+
+
 def rows_for(name, runs):
     configs, metrics = WORKLOADS[name][:2]
     if (name, "-", "-", "gort") in runs:
@@ -169,20 +186,28 @@ def rows_for(name, runs):
                         met = ratio >= bound
                     elif kind == "gort<=":
                         met = gort <= bound
-                base, _ = median_of(runs.get((name, config, str(procs), "baseline"), []), metric)
+                bases = {label: median_of(runs.get((name, config, str(procs), "baseline:" + label), []), metric)[0]
+                         for label, _ in baselines(name)}
+                vs = None
+                if metric.vs and gort is not None and bases.get(metric.vs[0]):
+                    vs = gort / bases[metric.vs[0]]
+                    met = (met is not False) and vs <= metric.vs[1]
                 rows.append({"config": config, "procs": procs, "metric": metric.label, "go": go, "gort": gort,
-                             "baseline": base,
+                             "baselines": bases, "vs": vs, "vs_target": metric.vs,
                              "ratio": ratio, "target": target, "met": met,
                              "failed": go_failed + gort_failed})
     return rows
 
 
-def target_text(target):
-    if not target:
-        return "—"
-    kind, bound = target
-    return {"ratio<=": f"gort/Go ≤ {fmt(bound)}", "ratio>=": f"gort/Go ≥ {fmt(bound)}",
-            "gort<=": f"gort ≤ {fmt(bound)}"}[kind]
+def target_text(target, vs=None):
+    parts = []
+    if target:
+        kind, bound = target
+        parts.append({"ratio<=": f"gort/Go ≤ {fmt(bound)}", "ratio>=": f"gort/Go ≥ {fmt(bound)}",
+                      "gort<=": f"gort ≤ {fmt(bound)}"}[kind])
+    if vs:
+        parts.append(f"gort/{vs[0]} ≤ {fmt(vs[1])}")
+    return ", ".join(parts) or "—"
 
 
 def met_text(row):
@@ -198,19 +223,19 @@ def section(name, rows, when, rounds):
     if rows is None:
         return head + "gort program not yet implemented (`bench/" + name + ".cpp`).\n<!-- /bench -->\n"
     configs = {r["config"] for r in rows}
-    base = options(name).get("baseline")
+    base = [label for label, _ in baselines(name)]
     env = options(name).get("env")
     lines = [head, f"Measured {when}; median of {rounds} alternating rounds" + (f", both with {env}" if env else "") +
              ".\n\n",
              "| " + ("flags | " if len(configs) > 1 else "") + "GOMAXPROCS | metric | Go | gort | " +
-             (f"{base[0]} | " if base else "") + "gort/Go | target | result |\n",
-             "|" + ("---|" if len(configs) > 1 else "") + "---|---|---:|---:|" + ("---:|" if base else "") +
+             "".join(f"{b} | " for b in base) + "gort/Go | target | result |\n",
+             "|" + ("---|" if len(configs) > 1 else "") + "---|---|---:|---:|" + "---:|" * len(base) +
              "---:|---|---|\n"]
     for r in rows:
         lines.append("| " + (f"{r['config']} | " if len(configs) > 1 else "") +
                      f"{r['procs']} | {r['metric']} | {fmt(r['go'])} | {fmt(r['gort'])} | " +
-                     (f"{fmt(r.get('baseline'))} | " if base else "") + f"{fmt(r['ratio'])} | "
-                     f"{target_text(r['target'])} | {met_text(r)} |\n")
+                     "".join(f"{fmt(r['baselines'].get(b))} | " for b in base) + f"{fmt(r['ratio'])} | "
+                     f"{target_text(r['target'], r.get('vs_target'))} | {met_text(r)} |\n")
     lines.append("<!-- /bench -->\n")
     return "".join(lines)
 
@@ -238,11 +263,11 @@ def summary(sections):
             lines.append(f"| {name} | | | | | | | not yet implemented |\n")
             continue
         for r in rows:
-            if not r["target"]:
+            if not r["target"] and not r.get("vs_target"):
                 continue
             label = name + (f" ({r['config']})" if r["config"] != "default" else "")
             lines.append(f"| {label} | {r['procs']} | {r['metric']} | {fmt(r['go'])} | {fmt(r['gort'])} | {fmt(r['ratio'])} | "
-                         f"{target_text(r['target'])} | {met_text(r)} |\n")
+                         f"{target_text(r['target'], r.get('vs_target'))} | {met_text(r)} |\n")
     return "".join(lines)
 
 
@@ -282,9 +307,10 @@ def main():
         print("\n".join(WORKLOADS))
     elif args.configs:
         opts = options(args.configs)
-        base = opts.get("baseline", ("", ""))[1]
+        base = "|".join(f"{label}={flags}" for label, flags in baselines(args.configs))
         for config, flags in WORKLOADS[args.configs][0]:
-            print(f"{config}\t{flags}\t{opts.get('env', '')}\t{base}")
+            # "-" for an empty field: bash's read collapses adjacent tabs.
+            print(f"{config}\t{flags or '-'}\t{opts.get('env') or '-'}\t{base or '-'}")
     elif args.write:
         write(args)
     else:

@@ -9,6 +9,7 @@
 #include "gort/go.hpp"
 #include "gort/init.hpp"
 #include "gort/io.hpp"
+#include "gort/map.hpp"
 #include "gort/net.hpp"
 #include "gort/new.hpp"
 #include "gort/os.hpp"
