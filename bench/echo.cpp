@@ -34,7 +34,10 @@ void serve(net::Conn conn) {
   }
 }
 
+gortbench::ProfFlags* profFlags;
+
 void run() {
+  profFlags->start();
   auto [ln, err] = net::Listen("tcp", "127.0.0.1:0");
   if (err) throw std::runtime_error(err.Error());
   gort::go([ln = ln]() mutable {
@@ -63,12 +66,15 @@ void run() {
   }
   done.recv();
   time::Duration el = time::Since(start);
+  profFlags->stop();
   std::printf("echo: c=%ld r=%ld %.0f roundtrips/s\n", c, r, double(c * r) / el.Seconds());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  gortbench::ProfFlags prof(argc, argv);
+  profFlags = &prof;
   gortbench::parseFlag(argc, argv, "c", &c);
   gortbench::parseFlag(argc, argv, "r", &r);
   return gort::Main(argc, argv, run);

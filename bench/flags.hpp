@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gort/pprof.hpp"
 #include "gort/trace.hpp"
 
 namespace gortbench {
@@ -45,31 +46,51 @@ inline void parseBoolFlag(int argc, char** argv, const char* name, bool* v) {
   });
 }
 
-// -trace FILE, as the Go anchors have it (anchors/go/internal/prof): an
-// execution trace of the run, from construction to destruction.
-class TraceFlag {
+// -cpuprofile FILE and -trace FILE, as the Go anchors have them
+// (anchors/go/internal/prof): a CPU profile and an execution trace of the
+// run, from start() to stop().
+class ProfFlags {
  public:
-  TraceFlag(int argc, char** argv) { parseFlag(argc, argv, "trace", &path_); }
+  ProfFlags(int argc, char** argv) {
+    parseFlag(argc, argv, "cpuprofile", &cpuPath_);
+    parseFlag(argc, argv, "trace", &tracePath_);
+  }
   void start() {
-    if (path_.empty()) return;
-    out_.f = std::fopen(path_.c_str(), "w");
-    if (!out_.f) throw std::runtime_error("cannot create " + path_);
-    if (gort::error err = gort::trace::Start(out_)) throw std::runtime_error(err.Error());
+    if (!cpuPath_.empty()) {
+      cpu_.open(cpuPath_);
+      if (gort::error err = gort::pprof::StartCPUProfile(cpu_)) throw std::runtime_error(err.Error());
+    }
+    if (!tracePath_.empty()) {
+      trace_.open(tracePath_);
+      if (gort::error err = gort::trace::Start(trace_)) throw std::runtime_error(err.Error());
+    }
   }
   void stop() {
-    if (!out_.f) return;
-    gort::trace::Stop();
-    std::fclose(out_.f);
-    out_.f = nullptr;
+    if (cpu_.f) {
+      gort::pprof::StopCPUProfile();
+      cpu_.close();
+    }
+    if (trace_.f) {
+      gort::trace::Stop();
+      trace_.close();
+    }
   }
 
  private:
   struct File {
     std::FILE* f = nullptr;
+    void open(const std::string& path) {
+      f = std::fopen(path.c_str(), "w");
+      if (!f) throw std::runtime_error("cannot create " + path);
+    }
+    void close() {
+      std::fclose(f);
+      f = nullptr;
+    }
     void Write(const void* p, size_t n) { std::fwrite(p, 1, n, f); }
   };
-  std::string path_;
-  File out_;
+  std::string cpuPath_, tracePath_;
+  File cpu_, trace_;
 };
 
 }  // namespace gortbench

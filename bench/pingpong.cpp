@@ -15,10 +15,10 @@
 namespace {
 
 long n = 1000000;
-gortbench::TraceFlag* traceFlag;
+gortbench::ProfFlags* profFlags;
 
 void run() {
-  traceFlag->start();
+  profFlags->start();
   auto ping = gort::make_chan<long>(), pong = gort::make_chan<long>();
   gort::go([ping, pong] {
     for (long v : ping) pong.send(v + 1);
@@ -31,7 +31,7 @@ void run() {
     v = pong.recv();
   }
   auto el = std::chrono::steady_clock::now() - start;
-  traceFlag->stop();
+  profFlags->stop();
   gort::close(ping);
   if (v != n) throw std::runtime_error("pingpong: bad count");
   std::printf("pingpong: n=%ld %.1f ns/roundtrip\n", n,
@@ -41,8 +41,8 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gortbench::TraceFlag trace(argc, argv);
-  traceFlag = &trace;
+  gortbench::ProfFlags prof(argc, argv);
+  profFlags = &prof;
   gortbench::parseFlag(argc, argv, "n", &n);
   return gort::Main(argc, argv, run);
 }

@@ -15,7 +15,7 @@
 namespace {
 
 long size = 1000000;
-gortbench::TraceFlag* traceFlag;
+gortbench::ProfFlags* profFlags;
 
 void skynet(gort::chan<long> c, long num, long size, long div) {
   if (size == 1) {
@@ -33,13 +33,13 @@ void skynet(gort::chan<long> c, long num, long size, long div) {
 }
 
 void run() {
-  traceFlag->start();
+  profFlags->start();
   auto start = std::chrono::steady_clock::now();
   auto c = gort::make_chan<long>();
   gort::go(skynet, c, 0L, size, 10L);
   long sum = c.recv();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-  traceFlag->stop();
+  profFlags->stop();
   long want = size * (size - 1) / 2;
   if (sum != want) {
     throw std::runtime_error("skynet: got " + std::to_string(sum) + " want " + std::to_string(want));
@@ -50,8 +50,8 @@ void run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gortbench::TraceFlag trace(argc, argv);
-  traceFlag = &trace;
+  gortbench::ProfFlags prof(argc, argv);
+  profFlags = &prof;
   gortbench::parseFlag(argc, argv, "n", &size);
   return gort::Main(argc, argv, run);
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing gort needs on Debian (bookworm): CMake,
 # Ninja, GCC (whose libgcc-dev also ships libbacktrace and the ASan, UBSan
-# and TSan run-time libraries), GoogleTest and gdb (tests/gdb, which skips
-# without it). Idempotent: when every package is already installed it
-# prints nothing and touches nothing.
+# and TSan run-time libraries), GoogleTest, zlib (runtime/pprof gzips its
+# profiles) and gdb (tests/gdb, which skips without it). Idempotent: when
+# every package is already installed it prints nothing and touches nothing.
 #
 #   scripts/deps.sh            the build and test dependencies
 #   scripts/deps.sh PKG...     those plus extra Debian packages (bench.sh
@@ -20,7 +20,7 @@ if [ "${1:-}" = --arm64 ]; then
   arm64=true
   shift
 fi
-packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb "$@")
+packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb zlib1g-dev "$@")
 $arm64 && packages+=(g++-aarch64-linux-gnu qemu-user-static)
 
 sudo=()

@@ -43,4 +43,9 @@ int64_t SetMemoryLimit(int64_t limit);
 // level GOTRACEBACK set in the environment.
 void SetTraceback(const std::string& level);
 
+// ReadGCStats: the collector's history (gort/debug_gcstats.hpp has GCStats;
+// it needs package time, which this header does not pull in).
+struct GCStats;
+void ReadGCStats(GCStats* stats);
+
 }  // namespace gort::debug

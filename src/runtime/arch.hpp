@@ -36,6 +36,13 @@ bool asyncPreemptInit();
 
 uintptr_t sigctxtPC(const void* ctx);
 uintptr_t sigctxtSP(const void* ctx);
+uintptr_t sigctxtFP(const void* ctx);  // the frame pointer (rbp, x29)
+// The return address a frameless leaf function would return to (amd64: the
+// word at sp, if sp is in [lo, hi); arm64: the link register); 0 if none.
+uintptr_t sigctxtLeafReturnSlot(const void* ctx, uintptr_t lo, uintptr_t hi);
+// Whether return address ret follows a direct call, and its target. ret must
+// lie in mapped text.
+bool directCallTarget(uintptr_t ret, uintptr_t* target);
 // Makes the interrupted code call fn as if the interrupted instruction had
 // called it, `skip` bytes below the interrupted sp (amd64's red zone).
 void sigctxtPushCall(void* ctx, uintptr_t fn, uintptr_t skip);

@@ -62,6 +62,7 @@
 #include <new>
 
 #include "gort/chan.hpp"
+#include "runtime/mprof.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/sanitizer.hpp"
@@ -329,7 +330,9 @@ void panicSendOnClosed() { chanPanic("send on closed channel"); }
 
 void parkHolding(int nlocks, bool (*unlockf)(g*, void*), void* arg, waitReason reason) {
   getm()->locks -= nlocks;
+  int64_t t0 = blockProfileStart();
   goparkHandoff(unlockf, arg, reason);
+  if (t0 != 0) blockevent(t0, 0);
 }
 
 // ---- entry points --------------------------------------------------------------------

@@ -30,6 +30,7 @@
 #include "runtime/mcache.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/mprof.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
@@ -165,6 +166,7 @@ int alignedClass(int sc, uintptr_t align) {
     }
   }
   if (__builtin_expect(gcMarking.load(std::memory_order_relaxed), 0)) gcMarkNewObject(v);  // allocate black
+  if (__builtin_expect((c->nextSample -= intptr_t(full)) < 0, 0)) profilealloc(c, v, full);  // heap profile
   if (__builtin_expect(inittraceAllocs.gp.load(std::memory_order_relaxed) != nullptr, 0) &&
       inittraceAllocs.gp.load(std::memory_order_relaxed) == gp) {
     inittraceAllocs.bytes += full;

@@ -38,6 +38,10 @@ struct mcacheStats {
 struct mcache {
   uintptr_t tiny = 0;        // the current tiny block, or 0
   uintptr_t tinyoffset = 0;  // bytes of it in use
+  // Heap profile (mprof.cpp): bytes left until the next sampled allocation;
+  // armed once the first distance is drawn.
+  intptr_t nextSample = 0;
+  bool sampleArmed = false;
   mspan* alloc[kNumSpanClasses];
   pageCache pcache;
   uint32_t flushGen = 0;  // the sweepgen it last flushed at

@@ -28,6 +28,7 @@
 #include "runtime/mcache.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/mprof.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
@@ -64,6 +65,7 @@ bool mspan::sweep(bool preserve) {
   }
   sweepDestructors(this);
   if (debug.clobberfree) clobberFreed(this);
+  if (mProfSampledLive()) mProfSweep(this);  // the heap profile's frees
   uintptr_t nalloc = countMarked(this);
   if (nalloc > allocCount) throw_("sweep increased allocation count");
   uintptr_t nfreed = allocCount - nalloc;

@@ -4,6 +4,12 @@
 // them without stopping the world; a P that went away left its counters in
 // the dead caches' totals. Tiny allocations count as both a malloc and a
 // free, as Go counts them (their block is the object the heap sees).
+#include "runtime/mstats.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "gort/debug_gcstats.hpp"
 #include "gort/runtime.hpp"
 #include "runtime/mcache.hpp"
 #include "runtime/mgc.hpp"
@@ -11,42 +17,42 @@
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
 
-namespace gort::runtime {
+namespace gort::internal {
 
-namespace {
+void AllocTotals::add(const mcacheStats& s) {
+  for (int i = 0; i < kNumSizeClasses; i++) {
+    nmalloc[i] += s.nmalloc[i].load();
+    nfree[i] += s.nfree[i].load();
+  }
+  tiny += s.tinyAllocs.load();
+  largeAlloc += s.largeAlloc.load();
+  largeAllocCount += s.largeAllocCount.load();
+  largeFree += s.largeFree.load();
+  largeFreeCount += s.largeFreeCount.load();
+}
+
+AllocTotals allocTotals() {
+  RuntimeEntry entry;  // it may start the heap
+  AllocTotals t;
+  mallocinit();
+  int32_t procs = gomaxprocs.load(std::memory_order_acquire);
+  for (int32_t i = 0; i < procs; i++) {
+    if (mcache* c = allp[i]->mcache) t.add(c->stats);
+  }
+  t.add(sweeperStatsNoP());
+  t.add(deadCacheStats());
+  return t;
+}
+
+}  // namespace gort::internal
+
+namespace gort::runtime {
 
 using internal::kClassToSize;
 using internal::kNumSizeClasses;
 
-struct Totals {
-  uint64_t nmalloc[kNumSizeClasses] = {}, nfree[kNumSizeClasses] = {};
-  uint64_t tiny = 0, largeAlloc = 0, largeAllocCount = 0, largeFree = 0, largeFreeCount = 0;
-
-  void add(const internal::mcacheStats& s) {
-    for (int i = 0; i < kNumSizeClasses; i++) {
-      nmalloc[i] += s.nmalloc[i].load();
-      nfree[i] += s.nfree[i].load();
-    }
-    tiny += s.tinyAllocs.load();
-    largeAlloc += s.largeAlloc.load();
-    largeAllocCount += s.largeAllocCount.load();
-    largeFree += s.largeFree.load();
-    largeFreeCount += s.largeFreeCount.load();
-  }
-};
-
-}  // namespace
-
 void ReadMemStats(MemStats* m) {
-  internal::RuntimeEntry entry;  // it may start the heap
-  Totals t;
-  internal::mallocinit();
-  int32_t procs = internal::gomaxprocs.load(std::memory_order_acquire);
-  for (int32_t i = 0; i < procs; i++) {
-    if (internal::mcache* c = internal::allp[i]->mcache) t.add(c->stats);
-  }
-  t.add(internal::sweeperStatsNoP());
-  t.add(internal::deadCacheStats());
+  internal::AllocTotals t = internal::allocTotals();
 
   *m = MemStats{};
   uint64_t allocBytes = t.largeAlloc, freeBytes = t.largeFree;
@@ -82,3 +88,35 @@ void ReadMemStats(MemStats* m) {
 }
 
 }  // namespace gort::runtime
+
+namespace gort::debug {
+
+// From MemStats' collector fields (zero until a collection has run): its
+// pause ring holds the last 256 pauses, most recent at (NumGC-1) % 256.
+void ReadGCStats(GCStats* stats) {
+  runtime::MemStats m;
+  runtime::ReadMemStats(&m);
+  size_t quantiles = stats->PauseQuantiles.size();
+  *stats = GCStats{};
+  stats->NumGC = m.NumGC;
+  stats->PauseTotal = time::Duration(int64_t(m.PauseTotalNs));
+  if (m.LastGC != 0) stats->LastGC = time::Unix(0, int64_t(m.LastGC));
+  uint32_t n = std::min<uint32_t>(m.NumGC, 256);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t at = (m.NumGC - 1 - i) % 256;
+    stats->Pause.push_back(time::Duration(int64_t(m.PauseNs[at])));
+    stats->PauseEnd.push_back(time::Unix(0, int64_t(m.PauseEnd[at])));
+  }
+  // As Go: the caller sizes PauseQuantiles to ask for them (min, ..., max).
+  if (quantiles > 0) {
+    std::vector<time::Duration> sorted = stats->Pause;
+    std::sort(sorted.begin(), sorted.end());
+    stats->PauseQuantiles.assign(quantiles, time::Duration());
+    for (size_t q = 0; q < quantiles && !sorted.empty(); q++) {
+      size_t idx = quantiles == 1 ? sorted.size() - 1 : q * (sorted.size() - 1) / (quantiles - 1);
+      stats->PauseQuantiles[q] = sorted[idx];
+    }
+  }
+}
+
+}  // namespace gort::debug

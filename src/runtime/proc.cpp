@@ -64,6 +64,7 @@
 #include "gort/go.hpp"
 #include "gort/runtime.hpp"
 #include "gort/syscall.hpp"
+#include "runtime/cpuprof.hpp"
 #include "runtime/sema.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/export_test.hpp"
@@ -75,6 +76,7 @@
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/preempt.hpp"
+#include "runtime/proflabel.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime1.hpp"
 #include "runtime/runtime2.hpp"
@@ -693,6 +695,7 @@ void newprocCommit(g* gp, GoEntry entry) {
   gp->goid = newGoid(pp);
   gp->parentGoid = parent && parent->mp->curg ? parent->mp->curg->goid : 0;
   gp->gopc = reinterpret_cast<uintptr_t>(callerpc);
+  gp->labels = labelsRetain(parent && parent->mp->curg ? parent->mp->curg->labels : nullptr);
   if (debug.tracebackancestors > 0 || gp->ancestors) saveAncestors(gp, parent && parent->mp ? parent->mp->curg : nullptr);
   gp->waitreason = waitReason::zero;
   gp->preempt = false;
@@ -779,6 +782,7 @@ void execute(m* mp, g* gp, bool inheritTime) {
   gp->waitsince = 0;
   gp->preempt = false;
   if (!inheritTime) mp->pp->schedtick++;
+  checkThreadCPUProfiler(mp);
   gogo(mp, gp);
 }
 
@@ -969,6 +973,7 @@ g* goexit0(g* gp, m* mp) {
   casgstatus(gp, Grunning, Gdead);
   countGoroutine(mp->pp, -1);
   dropg(gp, mp);
+  labelsRelease(std::exchange(gp->labels, nullptr));
   gp->entry = nullptr;
   gp->waitreason = waitReason::zero;
   gp->eh = EhGlobals{};
@@ -1182,6 +1187,7 @@ m* allocm(int64_t id) {
 
 void newm(bool spinning, p* pp, int64_t id) {
   m* mp = allocm(id);
+  mp->ncreatestack = callersPCs(1, mp->createstack, int(std::size(mp->createstack)));  // threadcreate profile
   mp->spinning = spinning;
   mp->nextp = pp;
   newosproc(mp);
@@ -1299,6 +1305,7 @@ void resetspinning() {
     // The main thread cannot exit without ending the process: park it.
     for (;;) pause();
   }
+  threadCPUProfilerExit(mp);
   minitSignalsExit(mp);
   closeThreadStat(mp);
   pthread_exit(nullptr);

@@ -127,6 +127,7 @@ struct alignas(64) g {
   // it blocked in a system call (its P was taken) until it runs again.
   uint64_t traceseq = 0;
   bool traceSysBlocked = false;
+  struct ProfLabels* labels = nullptr;  // pprof labels, one reference held (proflabel.hpp)
   alignas(16) unsigned char inlineClosure[kClosureInline];
 };
 
@@ -196,6 +197,14 @@ struct alignas(64) m {
   std::atomic<uint32_t> inRuntime{1};
   std::atomic<uint32_t> retake{0};
   std::atomic<int> statFd{-1};
+  // CPU profiler (cpuprof.cpp): the rate this thread's CPU timer runs at
+  // (0: no timer) and the timer; only this M's thread touches them.
+  int32_t profilehz = 0;
+  bool proftimerSet = false;
+  void* proftimer = nullptr;
+  // threadcreate profile (mprof.cpp): the stack that asked for this M.
+  int32_t ncreatestack = 0;
+  uintptr_t createstack[32];
   // The collector's suspension of this M's thread while its G runs without
   // a P (mgcmark.cpp): 0 none, 1 requested, 2 suspended in the SIGURG
   // handler at gcSuspendSp with the context gcSuspendCtx.

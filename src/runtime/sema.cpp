@@ -52,8 +52,12 @@
 // released before goready (which may take sched.lock); under them only a
 // sudog may be taken from the global cache.
 //
-// Not mirrored: the block and mutex profiles (sudog.releasetime/acquiretime
-// charging), which belong to runtime/pprof.
+// Profiles (mprof.cpp): a wait in semacquire1 is a block-profile event; a
+// waiter of a sync.Mutex/RWMutex (mutexProfile) records when it queued
+// (acquiretime) and its releaser reports the delay to the mutex profile
+// from its own stack, as Go's semrelease1 does. Unlike Go, the waiters still
+// queued behind it keep their own start times, so a long queue charges
+// overlapping intervals once each waiter is released.
 #include "runtime/sema.hpp"
 
 #include <cstddef>
@@ -61,6 +65,7 @@
 
 #include "gort/runtime.hpp"
 #include "runtime/lock_futex.hpp"
+#include "runtime/mprof.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/sanitizer.hpp"
@@ -250,9 +255,9 @@ g* requireG() {
 
 }  // namespace
 
-void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason) {
+void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason, bool mutexProfile) {
   if (!getg()) {  // a thread outside the scheduler waits on a borrowed goroutine
-    waitOnGoroutine([=] { semacquire1(addr, lifo, reason); });
+    waitOnGoroutine([=] { semacquire1(addr, lifo, reason, mutexProfile); });
     return;
   }
   RuntimeEntry entry;
@@ -262,6 +267,10 @@ void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason) {
   sudog* s = acquireSudog();
   semaRoot* root = rootFor(addr);
   s->ticket = 0;
+  // Profiles: the block profile times this wait; the mutex profile charges
+  // it to whoever releases us (semrelease1).
+  const int64_t t0 = blockProfileStart();
+  s->acquiretime = mutexProfile ? mutexProfileStart() : 0;
   for (;;) {
     lock(&root->lock);
     // Counted as a waiter before the re-check: a semrelease after the
@@ -277,7 +286,9 @@ void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason) {
     if (s->ticket != 0 || cansemacquire(addr)) break;
   }
   s->gp = nullptr;
+  s->acquiretime = 0;
   releaseSudog(s);
+  if (t0 != 0) blockevent(t0, 0);
 }
 
 void semrelease1(std::atomic<uint32_t>* addr, bool handoff) {
@@ -299,6 +310,7 @@ void semrelease1(std::atomic<uint32_t>* addr, bool handoff) {
   if (!s) return;
 
   if (s->ticket != 0) throw_("corrupted semaphore ticket");
+  if (s->acquiretime != 0) mutexevent(s->acquiretime, 0);
   // Decided before goready: once readied, the waiter may run elsewhere and
   // free s.
   const bool handed = handoff && cansemacquire(addr);

@@ -14,7 +14,8 @@ namespace gort::internal {
 // goroutine (never the thread) while it waits. lifo queues the goroutine at
 // the head of addr's waiters (sync.Mutex requeues a woken waiter that lost
 // the race there, so it keeps its place). Must run on a goroutine.
-void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason);
+// mutexProfile: the wait is for a sync.Mutex/RWMutex (the mutex profile).
+void semacquire1(std::atomic<uint32_t>* addr, bool lifo, waitReason reason, bool mutexProfile = false);
 inline void semacquire(std::atomic<uint32_t>* addr) { semacquire1(addr, false, waitReason::semacquire); }
 
 // semrelease increments *addr and wakes one waiter if there is one. With

@@ -19,6 +19,8 @@
 //   - SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGSTKFLT, SIGSYS (Go's "throw"
 //     signals): the signal's name and pc, every goroutine's trace and the
 //     registers, exit 2.
+//   - SIGPROF: a CPU profile sample (cpuprof.cpp); sent by kill(2), it goes
+//     to os/signal if notified.
 //   - SIGPIPE: a write to a broken pipe on fd 1 or 2 kills the program with
 //     SIGPIPE; on any other descriptor the write just fails with EPIPE.
 //   - each of these, sent by kill(2) while os/signal is notified of it,
@@ -38,6 +40,7 @@
 #include <utility>
 
 #include "gort/debug.hpp"
+#include "runtime/cpuprof.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/preempt.hpp"
 #include "runtime/print.hpp"
@@ -182,6 +185,7 @@ void initSignals() {
     install(sig, onThrowSignal, SA_NODEFER | SA_RESTART);
   }
   install(SIGPIPE, onSigpipe, SA_RESTART);
+  install(SIGPROF, sigprof, SA_RESTART);  // the CPU profiler's (cpuprof.cpp)
   initSignalDispositions();
 }
 

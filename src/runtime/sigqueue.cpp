@@ -15,7 +15,7 @@
 // State per signal: wanted (some channel is notified) and ignored
 // (signal.Ignore, or SIGHUP/SIGINT inherited as ignored); Stop and Reset
 // clear wanted only, as in Go. The runtime keeps using SIGURG (preemption),
-// the fault and "throw" signals and SIGPIPE whatever the user asks: their
+// the fault and "throw" signals, SIGPIPE and SIGPROF (the CPU profiler) whatever the user asks: their
 // handlers (signal_unix.cpp, preempt.cpp) forward to sigsend and respect
 // ignored, and nothing here touches their disposition.
 //
@@ -23,7 +23,7 @@
 //   - kill: SIGHUP, SIGINT, SIGTERM. Caught from the start; unnotified, the
 //     program dies by the signal. A SIGHUP or SIGINT inherited as ignored is
 //     left ignored until Notify.
-//   - ignore: SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
+//   - ignore: SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGXCPU,
 //     SIGXFSZ, SIGIO, SIGPWR, SIGWINCH, SIGCHLD and the real-time signals
 //     from 35 (32 and 33 are glibc's, 34 musl's, and Go leaves them alone).
 //     Caught from the start; unnotified, nothing happens.
@@ -81,11 +81,11 @@ void remove(std::atomic<uint64_t>* set, int sig) { word(set, sig).fetch_and(~bit
 Disposition dispositionOf(int sig) {
   switch (sig) {
     case SIGURG: case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGABRT:
-    case SIGQUIT: case SIGPIPE: case SIGSTKFLT: case SIGSYS:
+    case SIGQUIT: case SIGPIPE: case SIGSTKFLT: case SIGSYS: case SIGPROF:
       return Disposition::runtime;
     case SIGHUP: case SIGINT: case SIGTERM:
       return Disposition::kill;
-    case SIGUSR1: case SIGUSR2: case SIGALRM: case SIGVTALRM: case SIGPROF: case SIGXCPU: case SIGXFSZ:
+    case SIGUSR1: case SIGUSR2: case SIGALRM: case SIGVTALRM: case SIGXCPU: case SIGXFSZ:
     case SIGIO: case SIGPWR: case SIGWINCH: case SIGCHLD:
       return Disposition::ignore;
     case SIGCONT: case SIGTSTP: case SIGTTIN: case SIGTTOU:

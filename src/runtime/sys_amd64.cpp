@@ -90,6 +90,25 @@ bool asyncPreemptInit() {
 
 uintptr_t sigctxtPC(const void* ctx) { return uintptr_t(regs(ctx)[REG_RIP]); }
 uintptr_t sigctxtSP(const void* ctx) { return uintptr_t(regs(ctx)[REG_RSP]); }
+uintptr_t sigctxtFP(const void* ctx) { return uintptr_t(regs(ctx)[REG_RBP]); }
+
+// A frameless function (or one still in its prologue) has its return
+// address on top of the stack.
+[[gnu::no_sanitize_address]] uintptr_t sigctxtLeafReturnSlot(const void* ctx, uintptr_t lo, uintptr_t hi) {
+  uintptr_t sp = sigctxtSP(ctx);
+  if (sp < lo || sp > hi - sizeof(uintptr_t) || sp % sizeof(uintptr_t) != 0) return 0;
+  return *reinterpret_cast<const uintptr_t*>(sp);
+}
+
+// call rel32 (e8 xx xx xx xx) ending at ret.
+bool directCallTarget(uintptr_t ret, uintptr_t* target) {
+  const auto* insn = reinterpret_cast<const unsigned char*>(ret - 5);
+  if (insn[0] != 0xe8) return false;
+  int32_t rel;
+  std::memcpy(&rel, insn + 1, 4);
+  *target = ret + uintptr_t(intptr_t(rel));
+  return true;
+}
 
 // The interrupted pc is pushed as the return address, `skip` bytes below the
 // interrupted sp (the red zone).

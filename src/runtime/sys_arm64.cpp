@@ -137,6 +137,20 @@ bool asyncPreemptInit() { return true; }
 
 uintptr_t sigctxtPC(const void* ctx) { return uintptr_t(uctx(ctx)->uc_mcontext.pc); }
 uintptr_t sigctxtSP(const void* ctx) { return uintptr_t(uctx(ctx)->uc_mcontext.sp); }
+uintptr_t sigctxtFP(const void* ctx) { return uintptr_t(uctx(ctx)->uc_mcontext.regs[29]); }
+
+// A frameless function (or one still in its prologue) has its return
+// address in the link register.
+uintptr_t sigctxtLeafReturnSlot(const void* ctx, uintptr_t, uintptr_t) { return uintptr_t(uctx(ctx)->uc_mcontext.regs[30]); }
+
+// bl imm26 just before ret.
+bool directCallTarget(uintptr_t ret, uintptr_t* target) {
+  uint32_t insn = *reinterpret_cast<const uint32_t*>(ret - 4);
+  if ((insn & 0xfc000000u) != 0x94000000u) return false;
+  int64_t imm = int64_t(int32_t(insn << 6) >> 6) * 4;
+  *target = ret - 4 + uintptr_t(imm);
+  return true;
+}
 
 // The interrupted x30 and pc are stored in 16 bytes below sp - skip, x30
 // becomes the interrupted pc, pc fn (the callee's CFI must say where both

@@ -429,8 +429,7 @@ void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out) {
   if (g* gp = getg(); gp && gp->mp && gp->mp->curg == gp) createdBy(gp, out);
 }
 
-void tracebackParked(g* gp, const TraceOut& out) {
-  uintptr_t pcs[kMaxTracePCs];
+int parkedPCs(g* gp, uintptr_t* pcs) {
   int n = 0;
   if (gp->slot && gp->sched.sp) {
     TraceRequest req{};
@@ -444,7 +443,12 @@ void tracebackParked(g* gp, const TraceOut& out) {
     san::finishSwitch(fake);
     n = req.npcs;
   }
-  printFrames(pcs, n, out);
+  return n;
+}
+
+void tracebackParked(g* gp, const TraceOut& out) {
+  uintptr_t pcs[kMaxTracePCs];
+  printFrames(pcs, parkedPCs(gp, pcs), out);
   createdBy(gp, out);
 }
 

@@ -45,6 +45,8 @@ void goroutineheader(g* gp, Printer& out);
 void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out);
 // Frames of a G that is not running (parked or runnable).
 void tracebackParked(g* gp, const TraceOut& out);
+// Its return addresses (pcs has room for kMaxTracePCs), innermost first.
+int parkedPCs(g* gp, uintptr_t* pcs);
 // Every goroutine except `me`, each as a header plus frames.
 void tracebackothers(g* me, const TraceOut& out);
 

@@ -76,7 +76,7 @@ void Mutex::lockSlow() {
     // A goroutine that already waited queues at the front.
     const bool lifo = waitStart != 0;
     if (waitStart == 0) waitStart = internal::nanotime();
-    internal::semacquire1(&sema_, lifo, internal::waitReason::semacquire);
+    internal::semacquire1(&sema_, lifo, internal::waitReason::semacquire, true);
     starving = starving || internal::nanotime() - waitStart > kStarvationThresholdNs;
     old = state_.load(std::memory_order_relaxed);
     if (old & kStarving) {

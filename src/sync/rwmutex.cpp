@@ -31,7 +31,7 @@ namespace san = internal::san;
 void RWMutex::RLock() {
   if (readerCount_.fetch_add(1, std::memory_order_acquire) + 1 < 0) {
     // A writer is pending or in: wait for its Unlock.
-    internal::semacquire1(&readerSem_, false, internal::waitReason::semacquire);
+    internal::semacquire1(&readerSem_, false, internal::waitReason::semacquire, true);
   }
   san::acquire(&readerSem_);
 }
@@ -61,7 +61,7 @@ void RWMutex::Lock() {
   // Announce the pending writer to readers, and count those still inside.
   int32_t r = readerCount_.fetch_sub(kMaxReaders, std::memory_order_acq_rel);
   if (r != 0 && readerWait_.fetch_add(r, std::memory_order_acq_rel) + r != 0) {
-    internal::semacquire1(&writerSem_, false, internal::waitReason::semacquire);
+    internal::semacquire1(&writerSem_, false, internal::waitReason::semacquire, true);
   }
   san::acquire(&readerSem_);
   san::acquire(&writerSem_);

@@ -23,6 +23,8 @@
 #include "gort/time.hpp"
 #include "gort/trace.hpp"
 
+#include "support/command.hpp"
+
 namespace {
 
 using namespace gort;
@@ -33,15 +35,7 @@ struct FileWriter {
   void Write(const void* p, size_t n) { fwrite(p, 1, n, f); }
 };
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
+using gorttest::runCommand;
 
 int startProcs = 0;  // GOMAXPROCS when the workload began
 constexpr int kRecv = 5, kSend = 4, kSelect = 3, kSleep = 6;
@@ -130,7 +124,7 @@ TEST(TraceTest, GoToolTraceParses) {
     fclose(f);
   });
   int status = 0;
-  std::string out = run(std::string(kGo) + " tool trace -d " + path + " 2>&1", &status);
+  std::string out = runCommand(std::string(kGo) + " tool trace -d " + path + " 2>&1", &status);
   ASSERT_EQ(status, 0) << out.substr(0, 4000);
   // "<ts> GoCreate p=0 g=1 off=40 g=7 stack=3", parser.go's Event.String.
   std::set<uint64_t> mine;
@@ -190,7 +184,7 @@ TEST(TraceTest, GoToolTraceParses) {
   // The web UI splits the trace into viewer pages at start-up, walking every
   // goroutine's running slices (a start without an end crashed it).
   std::string viewerLog = path + ".viewer.log";
-  out = run("(" + std::string(kGo) + " tool trace -http=127.0.0.1:0 " + path + " > " + viewerLog +
+  out = runCommand("(" + std::string(kGo) + " tool trace -http=127.0.0.1:0 " + path + " > " + viewerLog +
                 " 2>&1 & pid=$!; for i in $(seq 300); do grep -q 'listening\\|panic' " + viewerLog +
                 " && break; sleep 0.1; done; kill $pid; wait $pid; cat " + viewerLog + ")",
             &status);
@@ -199,9 +193,9 @@ TEST(TraceTest, GoToolTraceParses) {
 
   // A scheduling-latency profile that pprof opens.
   std::string prof = path + ".sched.pb";
-  out = run(std::string(kGo) + " tool trace -pprof=sched " + path + " > " + prof + " 2>&1", &status);
+  out = runCommand(std::string(kGo) + " tool trace -pprof=sched " + path + " > " + prof + " 2>&1", &status);
   ASSERT_EQ(status, 0) << out;
-  out = run(std::string(kGo) + " tool pprof -top " + prof + " 2>&1", &status);
+  out = runCommand(std::string(kGo) + " tool pprof -top " + prof + " 2>&1", &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("flat"), std::string::npos) << out;
 }
