@@ -158,7 +158,9 @@ void installGuard(uintptr_t lo) {
 // Chunks are mapped end to end while the address space after the last
 // one is free, so that "is this word on a goroutine stack" is one range
 // test (internal/gcptr.hpp); a chunk that cannot follow on is listed for
-// the slow test.
+// the slow test. The end of the region is only a hint to mmap, never
+// MAP_FIXED_NOREPLACE: ThreadSanitizer drops a hint outside its application
+// range, and with that flag the kernel would then map the chunk at 0.
 constexpr int kMaxOverflowChunks = 1024;
 std::atomic<uintptr_t> overflowChunks[kMaxOverflowChunks];
 std::atomic<int> overflowCount{0};
@@ -166,18 +168,20 @@ std::atomic<int> overflowCount{0};
 void* mapChunk() {
   uintptr_t next = stackRegion.hi.load(std::memory_order_relaxed);
   void* mem = mmap(reinterpret_cast<void*>(next), kChunkBytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (next ? MAP_FIXED_NOREPLACE : 0), -1, 0);
-  if (mem != MAP_FAILED && (next == 0 || reinterpret_cast<uintptr_t>(mem) == next)) {
-    if (next == 0) stackRegion.lo.store(reinterpret_cast<uintptr_t>(mem), std::memory_order_relaxed);
-    stackRegion.hi.store(reinterpret_cast<uintptr_t>(mem) + kChunkBytes, std::memory_order_release);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) return mem;
+  auto base = reinterpret_cast<uintptr_t>(mem);
+  if (next == 0 || base == next) {
+    if (next == 0) stackRegion.lo.store(base, std::memory_order_relaxed);
+    stackRegion.hi.store(base + kChunkBytes, std::memory_order_release);
     return mem;
   }
-  if (mem != MAP_FAILED) munmap(mem, kChunkBytes);  // a kernel that ignores the flag put it elsewhere
   int n = overflowCount.load(std::memory_order_relaxed);
-  if (n == kMaxOverflowChunks) throw_("runtime: goroutine stack space exhausted");
-  mem = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) return mem;
-  overflowChunks[n].store(reinterpret_cast<uintptr_t>(mem), std::memory_order_relaxed);
+  if (n == kMaxOverflowChunks) {
+    munmap(mem, kChunkBytes);
+    throw_("runtime: goroutine stack space exhausted");
+  }
+  overflowChunks[n].store(base, std::memory_order_relaxed);
   overflowCount.store(n + 1, std::memory_order_release);
   return mem;
 }
