@@ -37,7 +37,7 @@ if [ ! -d "$anchors" ]; then
 fi
 
 # libabsl-dev and libboost1.81-dev: the maps workload's baselines.
-"$repo/scripts/deps.sh" golang-1.19-go python3 time libabsl-dev libboost1.81-dev
+"$repo/scripts/deps.sh" python3 time libabsl-dev libboost1.81-dev
 
 # Every workload the anchors define, in the report's order.
 all=$(python3 "$report" --list)

@@ -29,14 +29,16 @@ LOWER, HIGHER = "lower", "higher"
 
 
 class Metric:
-    def __init__(self, label, pattern, better=LOWER, ratio_max=None, ratio_min=None, gort_max=None, vs=None):
+    def __init__(self, label, pattern, better=LOWER, ratio_max=None, ratio_min=None, gort_max=None, gort_min=None,
+                 vs=None):
         self.label = label
         self.vs = vs                # (baseline label, bound on gort/baseline), or None
         self.regex = re.compile(pattern)
         self.better = better
         self.ratio_max = ratio_max  # number, or {P: number}
         self.ratio_min = ratio_min
-        self.gort_max = gort_max    # bound on gort's own value
+        self.gort_max = gort_max    # bounds on gort's own value
+        self.gort_min = gort_min
 
     def target(self, procs):
         def at(t):
@@ -47,6 +49,8 @@ class Metric:
             return ("ratio>=", at(self.ratio_min))
         if self.gort_max is not None:
             return ("gort<=", self.gort_max)
+        if self.gort_min is not None:
+            return ("gort>=", self.gort_min)
         return None
 
 
@@ -55,17 +59,32 @@ NUM = r"([0-9]+(?:\.[0-9]+)?)"
 # name -> (configs [(name, flags)], metrics[, options]). options: "env", the
 # environment both programs run in; "baselines", [(label, flags)]: more
 # runs of gort's program, one with each label's flags added (alloc's glibc
-# malloc/free, maps' absl/boost/std tables), reported beside Go and gort.
+# malloc/free, maps' absl/boost/std tables), reported beside Go and gort;
+# "costs", {config: (base config, [Metric])}: rows of what a config costs
+# against its base, each program against itself (traced over untraced),
+# whose targets replace the config's own.
 # Targets: issue 2 (spawn, skynet, mutex, idle), issue 3 (pingpong,
 # chanbuf, selectfan), issue 4 (timers, echo), issue 6 (deferpanic), issue
 # 17 (maps: every phase gort/Go <= 0.7 at GOMAXPROCS 1, hits and misses
-# within 1.25x of absl); the GC workloads have none yet.
+# within 1.25x of absl), issue 19 (tracing costs gort no more than Go's
+# tracer costs Go; echo traced within 5% of untraced); the GC workloads
+# have none yet.
+TRACED = ("traced", "-trace=/dev/null")
+
+
+def trace_cost(pattern, better=LOWER, **target):
+    return {"costs": {"traced": ("default", [Metric("traced/untraced", pattern, better, **target)])}}
+
+
+
 WORKLOADS = {
     "spawn": ([("default", "")], [Metric("ns/goroutine", NUM + r" ns/goroutine", ratio_max=0.5)]),
-    "skynet": ([("default", "")], [Metric("ms", NUM + r" ms", ratio_max=0.5)]),
+    "skynet": ([("default", ""), TRACED], [Metric("ms", NUM + r" ms", ratio_max=0.5)],
+               trace_cost(NUM + r" ms", ratio_max=1.0)),
     "mutex": ([("default", "")], [Metric("ns/op", NUM + r" ns/op", ratio_max=1.0)]),
     "idle": ([("default", "")], [Metric("bytes/goroutine", NUM + r" bytes/goroutine", gort_max=4.5 * 1024)]),
-    "pingpong": ([("default", "")], [Metric("ns/roundtrip", NUM + r" ns/roundtrip", ratio_max={1: 0.5, 2: 1.0})]),
+    "pingpong": ([("default", ""), TRACED], [Metric("ns/roundtrip", NUM + r" ns/roundtrip", ratio_max={1: 0.5, 2: 1.0})],
+                 trace_cost(NUM + r" ns/roundtrip", ratio_max=1.0)),
     "chanbuf": ([("default", "")], [Metric("ns/item", NUM + r" ns/item", ratio_max=0.8)]),
     "selectfan": ([("default", "")], [Metric("ns/item", NUM + r" ns/item", ratio_max=0.8)]),
     "timers": ([("default", "")], [
@@ -73,8 +92,10 @@ WORKLOADS = {
         Metric("mean lateness ms", r"mean_late=" + NUM),
         Metric("total ms", r"total=" + NUM),
     ]),
-    "echo": ([("c=200", "-c=200 -r=2000"), ("c=1000", "-c=1000 -r=400")],
-             [Metric("roundtrips/s", NUM + r" roundtrips/s", better=HIGHER, ratio_min=1.2)]),
+    "echo": ([("c=200", "-c=200 -r=2000"), ("c=1000", "-c=1000 -r=400"), ("c=200 traced", "-c=200 -r=2000 -trace=/dev/null")],
+             [Metric("roundtrips/s", NUM + r" roundtrips/s", better=HIGHER, ratio_min=1.2)],
+             {"costs": {"c=200 traced": ("c=200", [Metric("traced/untraced", NUM + r" roundtrips/s", HIGHER,
+                                                               gort_min=0.95)])}}),
     "deferpanic": ([("default", "")], [
         Metric("defer ns/call", r"defer=" + NUM, ratio_max=2.0),
         Metric("panic+recover ns/call", r"panic_recover=" + NUM),
@@ -169,23 +190,30 @@ def rows_for(name, runs):
     if (name, "-", "-", "gort") in runs:
         return None  # not yet implemented
     rows = []
+    costs = options(name).get("costs", {})
+
+    def medians(config, procs, metric):
+        go, go_failed = median_of(runs.get((name, config, str(procs), "go"), []), metric)
+        gort, gort_failed = median_of(runs.get((name, config, str(procs), "gort"), []), metric)
+        return go, gort, go_failed + gort_failed
+
+    def judged(target, gort, ratio):
+        if not target or gort is None:
+            return None
+        kind, bound = target
+        if kind in ("ratio<=", "ratio>=") and ratio is None:
+            return None
+        return {"ratio<=": lambda: ratio <= bound, "ratio>=": lambda: ratio >= bound,
+                "gort<=": lambda: gort <= bound, "gort>=": lambda: gort >= bound}[kind]()
+
     for config, _ in configs:
         procs_seen = sorted({int(k[2]) for k in runs if k[0] == name and k[1] == config})
         for procs in procs_seen:
             for metric in metrics:
-                go, go_failed = median_of(runs.get((name, config, str(procs), "go"), []), metric)
-                gort, gort_failed = median_of(runs.get((name, config, str(procs), "gort"), []), metric)
+                go, gort, failed = medians(config, procs, metric)
                 ratio = gort / go if go and gort is not None else None
-                target = metric.target(procs)
-                met = None
-                if target and gort is not None:
-                    kind, bound = target
-                    if kind == "ratio<=" and ratio is not None:
-                        met = ratio <= bound
-                    elif kind == "ratio>=" and ratio is not None:
-                        met = ratio >= bound
-                    elif kind == "gort<=":
-                        met = gort <= bound
+                target = None if config in costs else metric.target(procs)
+                met = judged(target, gort, ratio)
                 bases = {label: median_of(runs.get((name, config, str(procs), "baseline:" + label), []), metric)[0]
                          for label, _ in baselines(name)}
                 vs = None
@@ -194,8 +222,19 @@ def rows_for(name, runs):
                     met = (met is not False) and vs <= metric.vs[1]
                 rows.append({"config": config, "procs": procs, "metric": metric.label, "go": go, "gort": gort,
                              "baselines": bases, "vs": vs, "vs_target": metric.vs,
-                             "ratio": ratio, "target": target, "met": met,
-                             "failed": go_failed + gort_failed})
+                             "ratio": ratio, "target": target, "met": met, "failed": failed})
+            base, cost_metrics = costs.get(config, (None, []))
+            for metric in cost_metrics:
+                go, gort, failed = medians(config, procs, metric)
+                go0, gort0, failed0 = medians(base, procs, metric)
+                go = go / go0 if go is not None and go0 else None
+                gort = gort / gort0 if gort is not None and gort0 else None
+                ratio = gort / go if go and gort is not None else None
+                target = metric.target(procs)
+                rows.append({"config": config, "procs": procs, "metric": metric.label, "go": go, "gort": gort,
+                             "baselines": {}, "vs": None, "vs_target": None,
+                             "ratio": ratio, "target": target, "met": judged(target, gort, ratio),
+                             "failed": failed + failed0})
     return rows
 
 
@@ -204,7 +243,7 @@ def target_text(target, vs=None):
     if target:
         kind, bound = target
         parts.append({"ratio<=": f"gort/Go ≤ {fmt(bound)}", "ratio>=": f"gort/Go ≥ {fmt(bound)}",
-                      "gort<=": f"gort ≤ {fmt(bound)}"}[kind])
+                      "gort<=": f"gort ≤ {fmt(bound)}", "gort>=": f"gort ≥ {fmt(bound)}"}[kind])
     if vs:
         parts.append(f"gort/{vs[0]} ≤ {fmt(vs[1])}")
     return ", ".join(parts) or "—"

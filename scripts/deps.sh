@@ -2,12 +2,14 @@
 # Installs what building and testing gort needs on Debian (bookworm): CMake,
 # Ninja, GCC (whose libgcc-dev also ships libbacktrace and the ASan, UBSan
 # and TSan run-time libraries), GoogleTest, zlib (runtime/pprof gzips its
-# profiles) and gdb (tests/gdb, which skips without it). Idempotent: when
+# profiles), gdb (tests/gdb) and Go 1.19, the oracle: the trace and pprof
+# tests open gort's output with `go tool trace` and `go tool pprof` (those
+# tests, and tests/gdb, skip where their tool is missing). Idempotent: when
 # every package is already installed it prints nothing and touches nothing.
 #
 #   scripts/deps.sh            the build and test dependencies
 #   scripts/deps.sh PKG...     those plus extra Debian packages (bench.sh
-#                              passes golang-1.19-go)
+#                              passes its baselines' libraries)
 #   scripts/deps.sh --arm64 [PKG...]
 #                              also the arm64 cross toolchain and qemu-user
 #                              (test.sh's arm64 step), and qemu registered
@@ -20,7 +22,7 @@ if [ "${1:-}" = --arm64 ]; then
   arm64=true
   shift
 fi
-packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb zlib1g-dev "$@")
+packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb zlib1g-dev golang-1.19-go "$@")
 $arm64 && packages+=(g++-aarch64-linux-gnu qemu-user-static)
 
 sudo=()

@@ -50,6 +50,7 @@
 #include "runtime/print.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/sigqueue.hpp"
+#include "runtime/traceback.hpp"
 
 namespace gort::internal {
 
@@ -132,24 +133,6 @@ uintptr_t leafCaller(const void* ctx, uintptr_t pc, uintptr_t lo, uintptr_t hi) 
   return ret;
 }
 
-// The frame-pointer chain from fp, inside [lo, hi), after the n pcs already
-// in pcs. Reads only words the bounds check admitted; not instrumented,
-// since the words it reads are saved registers the sanitizers know nothing
-// about.
-[[gnu::no_sanitize_address, gnu::no_sanitize("undefined")]] int fpwalk(uintptr_t fp, uintptr_t lo, uintptr_t hi,
-                                                                     uintptr_t* pcs, int n) {
-  while (n < kProfMaxStack) {
-    if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || fp % sizeof(uintptr_t) != 0) break;
-    const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
-    uintptr_t next = frame[0], ret = frame[1];
-    if (ret == 0) break;
-    pcs[n++] = ret;
-    if (next <= fp) break;  // frames move outward (up) or the chain is not one
-    fp = next;
-  }
-  return n;
-}
-
 }  // namespace
 
 void sigprof(int sig, siginfo_t* info, void* ctx) {
@@ -183,7 +166,7 @@ void sigprof(int sig, siginfo_t* info, void* ctx) {
     uintptr_t leaf = leafCaller(ctx, pcs[0] - 1, lo, hi);
     if (leaf) pcs[n++] = leaf;
     int from = n;
-    n = fpwalk(sigctxtFP(ctx), lo, hi, pcs, n);
+    n = fpwalk(sigctxtFP(ctx), lo, hi, 0, pcs, n, kProfMaxStack);
     if (leaf && n > from && pcs[from] == leaf) {  // it had a frame after all
       for (int i = from; i + 1 < n; i++) pcs[i] = pcs[i + 1];
       n--;

@@ -42,6 +42,7 @@
 #include "runtime/proc.hpp"
 #include "runtime/runtime1.hpp"
 #include "runtime/sema.hpp"
+#include "runtime/trace.hpp"
 
 namespace gort::internal {
 
@@ -197,6 +198,7 @@ bool startCycle(bool forced) {
   finishSweep();
   c.t.start = nanotime();
   stopTheWorld("GC");
+  traceGCSTWStart(1);
   sweepTermination();
   bool ok;
   {
@@ -206,6 +208,8 @@ bool startCycle(bool forced) {
     gcLockDestructors();
     ok = gcMarkRoots();
     if (ok) {
+      traceGCStart();
+      traceHeapAlloc(c.t.heapBefore);
       markWorkDone.store(false, std::memory_order_relaxed);
       gcMarking.store(true, std::memory_order_seq_cst);
       gcController.trigger.store(assistThreshold(), std::memory_order_relaxed);
@@ -214,6 +218,7 @@ bool startCycle(bool forced) {
     gcUnlockRoots();
     gcOpenGate();
   }
+  traceGCSTWDone();
   startTheWorld();
   c.t.stopped = nanotime();
   c.stw1 = c.t.stopped - c.t.start;
@@ -228,6 +233,7 @@ void finishCycle() {
   gcStopWorker();
   c.t.marked = nanotime();
   stopTheWorld("GC mark termination");
+  traceGCSTWStart(0);
   gcCloseGate();
   gcDrain(nullptr);
   if (debug.gccheckmark) {
@@ -244,8 +250,12 @@ void finishCycle() {
   gcController.heapMarked = marked;
   gcController.heapLive.store(marked, std::memory_order_relaxed);
   setGoal(marked);
+  traceGCDone();
+  traceHeapAlloc(marked);
+  traceHeapGoal(gcController.heapGoal.load(std::memory_order_relaxed));
   gcOpenGate();
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
+  traceGCSTWDone();
   startTheWorld();
   c.t.done = nanotime();
   c.t.marked_ = marked;
@@ -339,8 +349,14 @@ bool parseByteCount(const char* s, int64_t* out) {
 
 }  // namespace
 
-void gcNoteAlloc(uint64_t bytes) { gcController.heapLive.fetch_add(bytes, std::memory_order_relaxed); }
-void gcNoteUncached(uint64_t bytes) { gcController.heapLive.fetch_sub(bytes, std::memory_order_relaxed); }
+void gcNoteAlloc(uint64_t bytes) {
+  uint64_t live = gcController.heapLive.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  traceHeapAlloc(live);
+}
+void gcNoteUncached(uint64_t bytes) {
+  uint64_t live = gcController.heapLive.fetch_sub(bytes, std::memory_order_relaxed) - bytes;
+  traceHeapAlloc(live);
+}
 
 void gcMarkWorkDone() {
   markWorkDone.store(true, std::memory_order_release);

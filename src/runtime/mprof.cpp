@@ -38,6 +38,7 @@
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
 #include "runtime/runtime2.hpp"
+#include "runtime/traceback.hpp"
 
 namespace gort::runtime {
 int MemProfileRate = 512 * 1024;
@@ -85,7 +86,7 @@ std::atomic<int64_t> nsampled{0};
 // Skips count machine frames: these two must stay out of line.
 [[gnu::noinline]] std::vector<uintptr_t> stackOf(int skip) {
   uintptr_t pcs[kMaxStack];
-  int n = callersPCs(skip + 1, pcs, kMaxStack);
+  int n = fpcallers(skip + 1, pcs, kMaxStack);
   return std::vector<uintptr_t>(pcs, pcs + n);
 }
 

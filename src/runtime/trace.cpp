@@ -55,6 +55,7 @@
 #include <new>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "runtime/lock_futex.hpp"
@@ -98,6 +99,10 @@ enum : uint8_t {
   evGomaxprocs = 4,
   evProcStart = 5,
   evProcStop = 6,
+  evGCStart = 7,
+  evGCDone = 8,
+  evGCSTWStart = 9,
+  evGCSTWDone = 10,
   evGoCreate = 13,
   evGoStart = 14,
   evGoEnd = 15,
@@ -118,6 +123,8 @@ enum : uint8_t {
   evGoSysBlock = 30,
   evGoWaiting = 31,
   evGoInSyscall = 32,
+  evHeapAlloc = 33,
+  evHeapGoal = 34,
   evString = 37,
   evUserTaskCreate = 45,
   evUserTaskEnd = 46,
@@ -159,6 +166,10 @@ struct Tracer {
   std::unordered_map<std::string, uint64_t>* strings = nullptr;  // stringsLock
   uint64_t nextStringID = 1;                                     // stringsLock
   std::atomic<uint64_t> nextTaskID{1};
+  // The collector's cycles this trace has seen start (the GCStart seq) and
+  // whether the last one is still open; written with the world stopped.
+  uint64_t gcSeq = 0;
+  bool gcOpen = false;
   std::atomic<int> state{0};  // 0 off, 1 starting or stopping, 2 on
 };
 Tracer tracer;
@@ -249,7 +260,7 @@ uint64_t stackID(const uintptr_t* pcs, int n) {
   g* gp = getg();
   if (!gp || gp == gp->mp->g0) return 0;
   uintptr_t pcs[kMaxStackPCs];
-  return stackID(pcs, callersPCs(1, pcs, kMaxStackPCs));
+  return stackID(pcs, fpcallers(1, pcs, kMaxStackPCs));
 }
 
 // Runs emit(slot, pid, ts) on the buffer of the current context: its P's,
@@ -369,6 +380,49 @@ void traceGomaxprocsEvent(int32_t procs) {
   uint64_t stack = callerStack();
   p* pp = ownP();
   put(&pp->tracebuf, pp->id, evGomaxprocs, traceClock(), {uint64_t(procs)}, stack);
+}
+
+// ---- the collector ----------------------------------------------------------------
+
+namespace {
+
+template <class F>
+void gcEvent(F&& emit) {
+  if (tracer.state.load(std::memory_order_acquire) != 2) return;
+  withBuffer(emit);
+}
+
+}  // namespace
+
+void traceGCSTWStartEvent(int kind) {
+  gcEvent([&](TraceBuf** slot, int32_t pid, int64_t ts) { put(slot, pid, evGCSTWStart, ts, {uint64_t(kind)}); });
+}
+
+void traceGCSTWDoneEvent() {
+  gcEvent([&](TraceBuf** slot, int32_t pid, int64_t ts) { put(slot, pid, evGCSTWDone, ts, {}); });
+}
+
+void traceGCStartEvent() {
+  uint64_t stack = callerStack();
+  gcEvent([&](TraceBuf** slot, int32_t pid, int64_t ts) {
+    tracer.gcOpen = true;
+    put(slot, pid, evGCStart, ts, {tracer.gcSeq++}, stack);
+  });
+}
+
+void traceGCDoneEvent() {
+  gcEvent([&](TraceBuf** slot, int32_t pid, int64_t ts) {
+    if (!std::exchange(tracer.gcOpen, false)) return;
+    put(slot, pid, evGCDone, ts, {});
+  });
+}
+
+void traceHeapAllocEvent(uint64_t live) {
+  gcEvent([&](TraceBuf** slot, int32_t pid, int64_t ts) { put(slot, pid, evHeapAlloc, ts, {live}); });
+}
+
+void traceHeapGoalEvent(uint64_t goal) {
+  gcEvent([&](TraceBuf** slot, int32_t pid, int64_t ts) { put(slot, pid, evHeapGoal, ts, {goal}); });
 }
 
 // ---- user annotations (runtime/trace's tasks, regions, logs) -------------------
@@ -537,6 +591,8 @@ bool startTrace(TraceWriteFn write, void* w) {
   }
   traceProcStartEvent(pp);
   traceGoStartEvent(me);
+  tracer.gcSeq = 0;
+  tracer.gcOpen = false;
   tracer.state.store(2, std::memory_order_release);
   startTheWorld();  // reports GOMAXPROCS
   return true;

@@ -32,6 +32,12 @@ void traceGoSysBlockEvent(p* pp, int64_t ts);
 void traceProcStartEvent(p* pp);
 void traceProcStopEvent(p* pp);
 void traceGomaxprocsEvent(int32_t procs);
+void traceGCSTWStartEvent(int kind);
+void traceGCSTWDoneEvent();
+void traceGCStartEvent();
+void traceGCDoneEvent();
+void traceHeapAllocEvent(uint64_t live);
+void traceHeapGoalEvent(uint64_t goal);
 int64_t traceClock();
 
 // newproc: newg is about to become runnable.
@@ -69,6 +75,18 @@ inline void traceProcStart(p* pp) { if (traceEnabled()) traceProcStartEvent(pp);
 inline void traceProcStop(p* pp) { if (traceEnabled()) traceProcStopEvent(pp); }
 // startTheWorld: GOMAXPROCS is now procs.
 inline void traceGomaxprocs(int32_t procs) { if (traceEnabled()) traceGomaxprocsEvent(procs); }
+
+// The collector (mgc.cpp). Its stops of the world, with the world stopped
+// (kind 1 sweep termination, 0 mark termination) and before it restarts;
+// the cycle's start and end, inside those stops (an end whose start the
+// trace did not see is left out, so a trace begun mid-cycle parses); the
+// heap's live bytes and goal as they change.
+inline void traceGCSTWStart(int kind) { if (traceEnabled()) traceGCSTWStartEvent(kind); }
+inline void traceGCSTWDone() { if (traceEnabled()) traceGCSTWDoneEvent(); }
+inline void traceGCStart() { if (traceEnabled()) traceGCStartEvent(); }
+inline void traceGCDone() { if (traceEnabled()) traceGCDoneEvent(); }
+inline void traceHeapAlloc(uint64_t live) { if (traceEnabled()) traceHeapAllocEvent(live); }
+inline void traceHeapGoal(uint64_t goal) { if (traceEnabled()) traceHeapGoalEvent(goal); }
 
 // Package runtime/trace's side (Go's runtime.StartTrace and friends).
 using TraceWriteFn = void (*)(void* w, const void* data, size_t n);

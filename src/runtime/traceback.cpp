@@ -424,6 +424,42 @@ void goroutineheader(g* gp, Printer& out) {
   out << "]:\n";
 }
 
+// Not instrumented: the words it reads are saved registers the sanitizers
+// know nothing about.
+[[gnu::no_sanitize_address, gnu::no_sanitize("undefined")]] int fpwalk(uintptr_t fp, uintptr_t lo, uintptr_t hi,
+                                                                     int skip, uintptr_t* pcs, int n, int max) {
+  while (n < max) {
+    if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || fp % sizeof(uintptr_t) != 0) break;
+    const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
+    uintptr_t next = frame[0], ret = frame[1];
+    if (ret == 0) break;
+    if (skip > 0) {
+      skip--;
+    } else {
+      pcs[n++] = ret;
+    }
+    if (next <= fp) break;  // frames move outward (up) or the chain is not one
+    fp = next;
+  }
+  return n;
+}
+
+[[gnu::noinline]] int fpcallers(int skip, uintptr_t* pcs, int max) {
+  auto fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  uintptr_t lo = 0, hi = 0;
+  if (g* gp = getg()) {
+    if (fp >= gp->stk.lo && fp < gp->stk.hi) {
+      lo = gp->stk.lo;
+      hi = gp->stk.hi;
+    } else if (m* mp = gp->mp; mp && fp >= mp->g0StackLo && fp < mp->g0StackHi) {
+      lo = mp->g0StackLo;
+      hi = mp->g0StackHi;
+    }
+  }
+  if (hi == 0) return callersPCs(skip + 1, pcs, max);
+  return fpwalk(fp, lo, hi, skip, pcs, 0, max);
+}
+
 void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out) {
   printFrames(pcs, n, out);
   if (g* gp = getg(); gp && gp->mp && gp->mp->curg == gp) createdBy(gp, out);

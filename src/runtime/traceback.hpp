@@ -43,6 +43,17 @@ void goroutineheader(g* gp, Printer& out);
 // Frames of a stack recorded as return addresses (innermost first;
 // callersPCs), Go's format, followed by the current G's "created by".
 void tracebackPCs(const uintptr_t* pcs, int n, const TraceOut& out);
+// The frame-pointer chain from fp: the return address of each frame that
+// lies inside [lo, hi), word aligned, further out than the last; the first
+// `skip` are dropped, the rest appended after the n already in pcs, up to
+// max. Reads nothing the bounds check did not admit: async-signal-safe,
+// and safe over foreign frames without frame pointers (the walk ends).
+int fpwalk(uintptr_t fp, uintptr_t lo, uintptr_t hi, int skip, uintptr_t* pcs, int n, int max);
+// callersPCs's contract, by the frame-pointer chain of the stack the caller
+// runs on (its goroutine's or its M's g0): tens of nanoseconds where the
+// unwinder takes microseconds, for the tracer and the profiles. Off a
+// runtime stack, callersPCs.
+int fpcallers(int skip, uintptr_t* pcs, int max);
 // Frames of a G that is not running (parked or runnable).
 void tracebackParked(g* gp, const TraceOut& out);
 // Its return addresses (pcs has room for kMaxTracePCs), innermost first.

@@ -11,11 +11,13 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gort/chan.hpp"
 #include "gort/context.hpp"
 #include "gort/go.hpp"
 #include "gort/net.hpp"
+#include "gort/new.hpp"
 #include "gort/runtime.hpp"
 #include "gort/select.hpp"
 #include "gort/sync.hpp"
@@ -198,6 +200,46 @@ TEST(TraceTest, GoToolTraceParses) {
   out = runCommand(std::string(kGo) + " tool pprof -top " + prof + " 2>&1", &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("flat"), std::string::npos) << out;
+}
+
+// The collector's cycles: each runtime::GC is a cycle (GCStart .. GCDone)
+// inside its two stops of the world, and the heap's size and goal follow.
+TEST(TraceTest, CollectorCyclesAreInTheTrace) {
+  if (access(kGo, X_OK) != 0) GTEST_SKIP() << kGo << " not installed";
+  std::string path = ::testing::TempDir() + "gort_trace_gc_test.out";
+  constexpr int kCycles = 3;
+  gort::Run([&] {
+    FILE* f = fopen(path.c_str(), "w");
+    FileWriter w{f};
+    ASSERT_FALSE(trace::Start(w));
+    for (int i = 0; i < kCycles; i++) {
+      std::vector<Ptr<int64_t>> keep;
+      for (int j = 0; j < 10000; j++) keep.push_back(New<int64_t>(j));
+      runtime::GC();
+    }
+    trace::Stop();
+    fclose(f);
+  });
+  int status = 0;
+  std::string out = runCommand(std::string(kGo) + " tool trace -d " + path + " 2>&1", &status);
+  ASSERT_EQ(status, 0) << out.substr(0, 4000);
+  std::map<std::string, int> n;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string ts, name;
+    fields >> ts >> name;
+    n[name]++;
+    if (name == "GCSTWStart") n[line.find("kind=sweep termination") != std::string::npos ? "sweep" : "mark"]++;
+  }
+  EXPECT_GE(n["GCStart"], kCycles) << out.substr(0, 4000);
+  EXPECT_EQ(n["GCDone"], n["GCStart"]);
+  EXPECT_GE(n["sweep"], n["GCStart"]);  // a snapshot that could not be taken stops the world too
+  EXPECT_EQ(n["mark"], n["GCDone"]);
+  EXPECT_EQ(n["GCSTWDone"], n["GCSTWStart"]);
+  EXPECT_GE(n["HeapAlloc"], 2 * kCycles);
+  EXPECT_GE(n["HeapGoal"], kCycles);
 }
 
 TEST(TraceTest, StopWithoutStartDoesNothing) {
