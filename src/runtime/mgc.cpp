@@ -24,6 +24,7 @@
 // runtime::GC's caller. Threads the scheduler does not run never start a
 // cycle: the next goroutine to allocate does. startSema admits one cycle at
 // a time.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -42,6 +43,7 @@
 #include "runtime/proc.hpp"
 #include "runtime/runtime1.hpp"
 #include "runtime/sema.hpp"
+#include "runtime/time.hpp"
 #include "runtime/trace.hpp"
 
 namespace gort::internal {
@@ -288,15 +290,24 @@ void gcFinish() {
 }
 
 // Helps the cycle's marking until the worker has found nothing left, then
-// ends the cycle (runtime::GC).
+// ends the cycle (runtime::GC). While the worker still scans what it took,
+// the caller yields its P (a stop-the-world may be waiting for it), then
+// sleeps a little longer each time rather than spin on the P.
 void gcFinishMarking() {
+  int64_t nap = 0;
   while (gcMarking.load(std::memory_order_acquire) && !markWorkDone.load(std::memory_order_acquire)) {
     {
       RuntimeEntry entry;
       assist();
     }
-    // Yield as a goroutine: a stop-the-world may be waiting for this P.
-    if (!markWorkDone.load(std::memory_order_acquire)) runtime::Gosched();
+    if (markWorkDone.load(std::memory_order_acquire)) break;
+    if (nap == 0) {
+      runtime::Gosched();
+      nap = 1000;
+    } else {
+      timeSleep(nap);
+      nap = std::min<int64_t>(nap * 2, 100 * 1000);
+    }
   }
   gcFinish();
 }

@@ -11,9 +11,9 @@
 // more than three arguments a length byte follows the type.
 //
 // How. Each P owns a 64 KiB buffer that only the M holding the P writes, so
-// the hot path takes no lock: an event costs a clock read and a few stores
-// (and, for events that carry a stack, an unwind and a lock-free hash-table
-// lookup). Threads without a P (the poller or sysmon readying a G, a thread
+// the hot path takes no lock: an event costs a tick-counter read and a few
+// stores (and, for events that carry a stack, a frame-pointer walk and a
+// hash-table lookup under stacksLock). Threads without a P (the poller or sysmon readying a G, a thread
 // outside the scheduler starting a goroutine) share one global buffer under
 // a lock, the P id -1 of Go's traceGlobProc. A full buffer stays on a list
 // of every buffer in allocation order (a lock-free stack, reversed at the
@@ -31,7 +31,9 @@
 // unlock that lets another M wake it, and a P taken from a system call is
 // stamped with a time read before the CAS that takes it (traceBlockTime):
 // the G, which learns of the CAS when its call returns, stamps its return
-// later. Timestamps are CLOCK_MONOTONIC nanoseconds, the same on every CPU.
+// later. Timestamps are the CPU tick counter (cputicks: the TSC, CNTVCT),
+// which Linux requires to run in step on every CPU; EvFrequency gives its
+// rate, measured against CLOCK_MONOTONIC from Start to Stop.
 //
 // State kept for the trace alone: p.traceRunning (the trace's view of the
 // P, so that a P kept across a system call does not restart), and
@@ -43,7 +45,13 @@
 // global buffer's lock, so a P-less thread readying a G meanwhile waits and
 // reports the unblock after the G's description. StopTrace disables the
 // hooks with the world stopped, so every P's buffer is quiescent when it is
-// collected. Not traced (no collector exists): heap and GC events.
+// collected.
+//
+// The collector: each cycle is EvGCStart .. EvGCDone, each inside its stop
+// of the world (EvGCSTWStart kind 1 sweep termination, kind 0 mark
+// termination, then EvGCSTWDone); EvHeapAlloc follows the live-heap count
+// (span refills, large objects, the cycle's ends), EvHeapGoal the goal.
+// Not traced: sweeping and mark assists.
 //
 // Locks: globalLock (the global buffer) and stringsLock (the user strings)
 // are leaves: nothing is taken under them.
@@ -58,6 +66,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/arch.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
@@ -170,6 +179,7 @@ struct Tracer {
   // whether the last one is still open; written with the world stopped.
   uint64_t gcSeq = 0;
   bool gcOpen = false;
+  int64_t startTicks = 0, startNanos = 0, endTicks = 0, endNanos = 0;  // the frequency's base
   std::atomic<int> state{0};  // 0 off, 1 starting or stopping, 2 on
 };
 Tracer tracer;
@@ -301,7 +311,10 @@ uint64_t goid(g* gp) { return uint64_t(gp->goid); }
 
 }  // namespace
 
-int64_t traceClock() { return nanotime(); }
+// Timestamps are the CPU's tick counter, as Go's: the monotonic clock costs
+// a vDSO call per event. The trace's frequency event gives the rate,
+// measured against the monotonic clock from Start to Stop.
+int64_t traceClock() { return cputicks(); }
 
 void traceGoCreateEvent(g* newg) {
   newg->traceseq = 0;
@@ -519,7 +532,8 @@ std::string tables() {
     scratch.pos = 0;
   };
   scratch.byte(evFrequency | 0 << kArgCountShift);
-  scratch.varint(1000000000);  // timestamps are nanoseconds
+  int64_t ticks = tracer.endTicks - tracer.startTicks, nanos = tracer.endNanos - tracer.startNanos;
+  scratch.varint(ticks > 0 && nanos > 0 ? uint64_t(double(ticks) * 1e9 / double(nanos)) : 1000000000);
   flush();
   uint64_t nextID = tracer.nextStringID;
   std::unordered_map<std::string, uint64_t>& ids = *tracer.strings;
@@ -581,6 +595,8 @@ bool startTrace(TraceWriteFn write, void* w) {
   tracer.nextStackID.store(1, std::memory_order_relaxed);
   RuntimeEntry entry;
   stopTheWorld("start tracing");
+  tracer.startTicks = cputicks();
+  tracer.startNanos = nanotime();
   g* me = getg();
   p* pp = me->mp->pp;
   for (int32_t i = 0; i < gomaxprocs.load(std::memory_order_relaxed); i++) allp[i]->traceRunning = false;
@@ -604,6 +620,8 @@ void stopTrace() {
   {
     RuntimeEntry entry;
     stopTheWorld("stop tracing");
+    tracer.endTicks = cputicks();
+    tracer.endNanos = nanotime();
     // Close the caller's running slice, as Go does: the trace ends with every
     // goroutine stopped, and `go tool trace` needs each start to have an end.
     traceGoSchedEvent(false);
