@@ -94,7 +94,8 @@ error WriteHeapProfile(W& w) {
 // Writes goroutine, heap, allocs, block, mutex and threadcreate profiles
 // (debug 0) to dir/NAME.pb.gz each time the process receives sig, from a
 // goroutine of its own; the way to profile a running server without a
-// network endpoint: `kill -USR1 PID; go tool pprof dir/heap.pb.gz`.
+// network endpoint: `kill -USR1 PID; go tool pprof dir/heap.pb.gz`. Each
+// file appears complete (written as NAME.pb.gz.partial, then renamed).
 // Idempotent per signal.
 void WriteProfilesOnSignal(int sig, std::string dir);
 

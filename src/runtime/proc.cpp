@@ -1129,6 +1129,7 @@ void mcommoninit(m* mp, int64_t id) {
   mp->g0->goid = 0;
   casgstatus(mp->g0, Gidle, Grunning);
   m* head = allm.load(std::memory_order_relaxed);
+  san::release(&allm);  // the release sequence of pushes, spelled out for the race detector
   do {
     mp->alllink = head;
   } while (!allm.compare_exchange_weak(head, mp, std::memory_order_release));
@@ -1178,16 +1179,18 @@ void newosproc(m* mp) {
   }
 }
 
-m* allocm(int64_t id) {
+// The threadcreate profile's stack is recorded before mcommoninit
+// publishes the M on allm, where the profile reads it.
+[[gnu::noinline]] m* allocm(int64_t id) {
   m* mp = new m();
   mp->g0 = new g();
+  mp->ncreatestack = callersPCs(2, mp->createstack, int(std::size(mp->createstack)));  // from newm's caller
   mcommoninit(mp, id);
   return mp;
 }
 
 void newm(bool spinning, p* pp, int64_t id) {
   m* mp = allocm(id);
-  mp->ncreatestack = callersPCs(1, mp->createstack, int(std::size(mp->createstack)));  // threadcreate profile
   mp->spinning = spinning;
   mp->nextp = pp;
   newosproc(mp);
@@ -2144,7 +2147,11 @@ int64_t gcount() {
 }
 
 g* allgsHead() { return allgs.load(std::memory_order_acquire); }
-m* allmHead() { return allm.load(std::memory_order_acquire); }
+m* allmHead() {
+  m* head = allm.load(std::memory_order_acquire);
+  san::acquire(&allm);
+  return head;
+}
 int64_t mcount() {
   lockGuard guard(&sched.lock);
   return sched.mnext - sched.nmfreed;

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/sanitizer.hpp"
+
 namespace gort::internal {
 
 struct ProfLabels {
@@ -31,9 +33,17 @@ inline ProfLabels* labelsRetain(ProfLabels* l) {
   if (l) l->refs.fetch_add(1, std::memory_order_relaxed);
   return l;
 }
-// Not from a signal handler: the last release frees the set.
+// Not from a signal handler: the last release frees the set. The count's
+// acq_rel orders every holder's reads before the free; the race detector,
+// which misses that edge across goroutine switches, is told it (as
+// libstdc++'s shared_ptr tells it).
 inline void labelsRelease(ProfLabels* l) {
-  if (l && l->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete l;
+  if (!l) return;
+  san::release(l);
+  if (l->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    san::acquire(l);
+    delete l;
+  }
 }
 
 }  // namespace gort::internal

@@ -305,7 +305,8 @@ TEST(PprofMutex, UnlockerStackIsRecorded) {
   EXPECT_NE(text.find("--- mutex:\ncycles/second=1000000000\nsampling period=1\n"), std::string::npos) << text;
 }
 
-[[gnu::noinline]] void blockOnRecv(chan<int> c, sync::WaitGroup* wg) {
+[[gnu::noinline]] void blockOnRecv(chan<int> started, chan<int> c, sync::WaitGroup* wg) {
+  started.send(1);
   c.recv();
   wg->Done();
 }
@@ -315,10 +316,11 @@ TEST(PprofBlock, ChannelWaitIsRecorded) {
   std::string proto, text;
   gort::Run([&] {
     runtime::SetBlockProfileRate(1);
-    auto c = make_chan<int>();
+    auto started = make_chan<int>(), c = make_chan<int>();
     sync::WaitGroup wg;
     wg.Add(1);
-    go(blockOnRecv, c, &wg);
+    go(blockOnRecv, started, c, &wg);
+    started.recv();  // from here the goroutine is on its way into c.recv
     time::Sleep(20 * time::Millisecond);
     c.send(1);
     wg.Wait();

@@ -32,8 +32,10 @@
 #include <cinttypes>
 #include <cmath>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -131,6 +133,17 @@ CPUState& cpu() {
 }
 
 Labels labelsCopy(const ProfLabels* l) { return l ? l->kv : Labels{}; }
+
+// Another goroutine's set, copied with the world stopped. Its goroutine may
+// release it as soon as the world restarts; the reference held across the
+// copy orders the copy before that release (the count's acq_rel), as the
+// race detector needs to see.
+Labels labelsCopyOf(gort::internal::g* gp) {
+  ProfLabels* l = gort::internal::labelsRetain(gp->labels);
+  Labels kv = labelsCopy(l);
+  gort::internal::labelsRelease(l);
+  return kv;
+}
 
 // ---- text formats ----
 
@@ -234,7 +247,7 @@ std::vector<CountRecord> goroutineRecords() {
     }
     // Running elsewhere, in a system call, or not started: where it was created.
     if (stk.empty() && gp->gopc) stk.push_back(gp->gopc);
-    recs.push_back({std::move(stk), labelsCopy(gp->labels)});
+    recs.push_back({std::move(stk), labelsCopyOf(gp)});
   }
   if (onG) startTheWorld();
   return recs;
@@ -518,15 +531,22 @@ void WriteProfilesOnSignal(int sig, std::string dir) {
     for (;;) {
       auto [s, ok] = c.recv2();
       if (!ok) return;
+      // Each profile is written beside its name and renamed into place
+      // once complete, so a reader never sees half a profile.
       for (const char* name : {"goroutine", "heap", "allocs", "block", "mutex", "threadcreate"}) {
-        std::string path = dir + "/" + name + ".pb.gz";
-        auto [f, err] = os::Create(path);
+        std::string path = dir + "/" + name + ".pb.gz", partial = path + ".partial";
+        auto [f, err] = os::Create(partial);
         if (err) {
           std::fprintf(stderr, "pprof: %s\n", err.Error().c_str());
           continue;
         }
-        if (error werr = Lookup(name)->WriteTo(f, 0)) std::fprintf(stderr, "pprof: %s: %s\n", path.c_str(), werr.Error().c_str());
+        error werr = Lookup(name)->WriteTo(f, 0);
         f.Close();
+        if (werr) {
+          std::fprintf(stderr, "pprof: %s: %s\n", partial.c_str(), werr.Error().c_str());
+        } else if (std::rename(partial.c_str(), path.c_str()) != 0) {
+          std::fprintf(stderr, "pprof: rename %s: %s\n", partial.c_str(), std::strerror(errno));
+        }
       }
     }
   });
