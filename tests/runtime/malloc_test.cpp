@@ -281,7 +281,7 @@ TEST(Scavenger, BackgroundScavengerReturnsFreeMemory) {
   if (gi::debug.madvdontneed == 0) GTEST_SKIP() << "MADV_FREE leaves pages resident until memory pressure";
   gort::Run([] {
     FreedHeap freed = freeTouchedHeap();
-    ASSERT_EQ(freed.resident(), FreedHeap::kBytes);
+    ASSERT_GT(freed.resident(), FreedHeap::kBytes / 2);  // touched (the scavenger may already have begun)
     uint64_t released = readStats().HeapReleased;
     // sysmon's scavenger, at 1% of a CPU, returns it within seconds.
     auto returned = [&] { return freed.resident() <= (16 << 20) && readStats().HeapReleased >= released + (48 << 20); };
@@ -295,7 +295,7 @@ TEST(Scavenger, FreeOSMemoryReturnsItAtOnce) {
   if (gi::debug.madvdontneed == 0) GTEST_SKIP() << "MADV_FREE leaves pages resident until memory pressure";
   gort::Run([] {
     FreedHeap freed = freeTouchedHeap();
-    ASSERT_EQ(freed.resident(), FreedHeap::kBytes);
+    ASSERT_GT(freed.resident(), FreedHeap::kBytes / 2);  // touched (the scavenger may already have begun)
     gort::debug::FreeOSMemory();
     EXPECT_LE(freed.resident(), 4 << 20);
     MemStats m = readStats();
