@@ -79,7 +79,9 @@ run_one() {
   [ "$impl" != go ] && bin=$build/gort/bench/$w
   local out
   read -r -a envs <<<"$envs"
-  if out=$(env GOMAXPROCS="$p" "${envs[@]}" timeout "$run_timeout" "$bin" "$@" </dev/null 2>&1 | tail -n 1); then
+  # GNU time adds the run's peak RSS: the program's line, then its own.
+  if out=$(env GOMAXPROCS="$p" "${envs[@]}" /usr/bin/time -f "peak_rss_kib=%M" timeout "$run_timeout" "$bin" "$@" \
+    </dev/null 2>&1 | tail -n 2 | tr '\n' ' '); then
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$config" "$p" "$impl" "$round" "$out" >>"$raw"
   else
     printf '%s\t%s\t%s\t%s\t%s\tFAILED %s\n' "$w" "$config" "$p" "$impl" "$round" "$out" >>"$raw"

@@ -40,24 +40,31 @@ class Metric:
         self.gort_max = gort_max    # bounds on gort's own value
         self.gort_min = gort_min
 
-    def target(self, procs):
+    def target(self, procs, config="default"):
+        # A bound may depend on GOMAXPROCS ({P: bound}) or on the
+        # configuration (a function of both).
         def at(t):
+            if callable(t):
+                return t(procs, config)
             return t.get(procs) if isinstance(t, dict) else t
         if at(self.ratio_max) is not None:
             return ("ratio<=", at(self.ratio_max))
         if at(self.ratio_min) is not None:
             return ("ratio>=", at(self.ratio_min))
-        if self.gort_max is not None:
-            return ("gort<=", self.gort_max)
-        if self.gort_min is not None:
-            return ("gort>=", self.gort_min)
+        if at(self.gort_max) is not None:
+            return ("gort<=", at(self.gort_max))
+        if at(self.gort_min) is not None:
+            return ("gort>=", at(self.gort_min))
         return None
 
 
 NUM = r"([0-9]+(?:\.[0-9]+)?)"
+# bench.sh appends the peak RSS GNU time measured to every result line.
+PEAK_RSS = r"peak_rss_kib=" + NUM
 
-# name -> (configs [(name, flags)], metrics[, options]). options: "env", the
-# environment both programs run in; "baselines", [(label, flags)]: more
+# name -> (configs [(name, flags[, env])], metrics[, options]). options:
+# "env", the environment both programs run in (a configuration's own env
+# replaces it); "baselines", [(label, flags)]: more
 # runs of gort's program, one with each label's flags added (alloc's glibc
 # malloc/free, maps' absl/boost/std tables), reported beside Go and gort;
 # "costs", {config: (base config, [Metric])}: rows of what a config costs
@@ -67,8 +74,8 @@ NUM = r"([0-9]+(?:\.[0-9]+)?)"
 # chanbuf, selectfan), issue 4 (timers, echo), issue 6 (deferpanic), issue
 # 17 (maps: every phase gort/Go <= 0.7 at GOMAXPROCS 1, hits and misses
 # within 1.25x of absl), issue 19 (tracing costs gort no more than Go's
-# tracer costs Go; echo traced within 5% of untraced); the GC workloads
-# have none yet.
+# tracer costs Go; echo traced within 5% of untraced), issue 15 (the
+# collector: binarytrees, gclatency, alloc with the collector on, memlimit).
 TRACED = ("traced", "-trace=/dev/null")
 
 
@@ -101,8 +108,10 @@ WORKLOADS = {
         Metric("panic+recover ns/call", r"panic_recover=" + NUM),
     ]),
     "alloc": ([(f"size={size} scan={scan}", f"-size={size} -scan={scan}")
+               for size in (16, 64, 256) for scan in ("true", "false")] +
+              [(f"size={size} scan={scan} GOGC=100", f"-size={size} -scan={scan}", "GOGC=100")
                for size in (16, 64, 256) for scan in ("true", "false")],
-              [Metric("ns/alloc", NUM + r" ns/alloc", ratio_max=0.7)],
+              [Metric("ns/alloc", NUM + r" ns/alloc", ratio_max=lambda p, c: 0.8 if "GOGC=100" in c else 0.7)],
               {"env": "GOGC=off", "baselines": [("glibc", "-glibc=true")]}),
     "maps": ([(f"key={k} n={n}", f"-key={k} -n={n}" + (" -r=1000" if n == 1000 else ""))
               for k in ("int", "string") for n in (1000, 1000000)],
@@ -112,14 +121,24 @@ WORKLOADS = {
               Metric("iter ns/elem", r"iter " + NUM, ratio_max={1: 0.7}),
               Metric("delete ns/op", r"delete " + NUM, ratio_max={1: 0.7})],
              {"baselines": [("absl", "-impl=absl"), ("boost", "-impl=boost"), ("std", "-impl=std")]}),
-    "binarytrees": ([("n=18", "-n=18")], [
-        Metric("ms", NUM + r" ms gcs"),
-        Metric("max pause ms", r"max_pause=" + NUM),
+    "binarytrees": ([("n=21", "-n=21")], [
+        Metric("ms", NUM + r" ms gcs", ratio_max=0.8),
+        Metric("peak RSS KiB", PEAK_RSS, ratio_max=1.0),
+        Metric("max pause ms", r"max_pause=" + NUM, gort_max=0.5),
     ]),
     "gclatency": ([("live=1M", "-live=1000000 -ops=500000")], [
-        Metric("max pause ms", r"max_pause=" + NUM),
-        Metric("p99 pause ms", r"p99_pause=" + NUM),
-        Metric("worst stall ms", r"worst_stall=" + NUM),
+        Metric("max pause ms", r"max_pause=" + NUM, gort_max=0.5),
+        Metric("p99 pause ms", r"p99_pause=" + NUM, ratio_max=1.0),
+        Metric("worst stall ms", r"worst_stall=" + NUM, ratio_max=0.5),
+        Metric("peak RSS KiB", PEAK_RSS),
+    ]),
+    "memlimit": ([("GOGC=off GOMEMLIMIT=256MiB", "", "GOGC=off GOMEMLIMIT=256MiB"), ("default", "")], [
+        Metric("ms", NUM + r" ms gcs", ratio_max=lambda p, c: 1.0 if "GOMEMLIMIT" in c else None),
+        Metric("peak RSS MiB", r"peak_rss=" + NUM,
+               gort_max=lambda p, c: 269 if "GOMEMLIMIT" in c else None,
+               ratio_max=lambda p, c: None if "GOMEMLIMIT" in c else 1.0),
+        Metric("gcs", r"gcs=" + NUM),
+        Metric("GC CPU %", r"gc_cpu=" + NUM),
     ]),
 }
 
@@ -206,13 +225,13 @@ def rows_for(name, runs):
         return {"ratio<=": lambda: ratio <= bound, "ratio>=": lambda: ratio >= bound,
                 "gort<=": lambda: gort <= bound, "gort>=": lambda: gort >= bound}[kind]()
 
-    for config, _ in configs:
+    for config, *_ in configs:
         procs_seen = sorted({int(k[2]) for k in runs if k[0] == name and k[1] == config})
         for procs in procs_seen:
             for metric in metrics:
                 go, gort, failed = medians(config, procs, metric)
                 ratio = gort / go if go and gort is not None else None
-                target = None if config in costs else metric.target(procs)
+                target = None if config in costs else metric.target(procs, config)
                 met = judged(target, gort, ratio)
                 bases = {label: median_of(runs.get((name, config, str(procs), "baseline:" + label), []), metric)[0]
                          for label, _ in baselines(name)}
@@ -230,7 +249,7 @@ def rows_for(name, runs):
                 go = go / go0 if go is not None and go0 else None
                 gort = gort / gort0 if gort is not None and gort0 else None
                 ratio = gort / go if go and gort is not None else None
-                target = metric.target(procs)
+                target = metric.target(procs, config)
                 rows.append({"config": config, "procs": procs, "metric": metric.label, "go": go, "gort": gort,
                              "baselines": {}, "vs": None, "vs_target": None,
                              "ratio": ratio, "target": target, "met": judged(target, gort, ratio),
@@ -264,8 +283,9 @@ def section(name, rows, when, rounds):
     configs = {r["config"] for r in rows}
     base = [label for label, _ in baselines(name)]
     env = options(name).get("env")
-    lines = [head, f"Measured {when}; median of {rounds} alternating rounds" + (f", both with {env}" if env else "") +
-             ".\n\n",
+    own_env = any(len(c) > 2 for c in WORKLOADS[name][0])
+    env_text = (f", both with {env}" + (" unless the configuration names its own" if own_env else "")) if env else ""
+    lines = [head, f"Measured {when}; median of {rounds} alternating rounds" + env_text + ".\n\n",
              "| " + ("flags | " if len(configs) > 1 else "") + "GOMAXPROCS | metric | Go | gort | " +
              "".join(f"{b} | " for b in base) + "gort/Go | target | result |\n",
              "|" + ("---|" if len(configs) > 1 else "") + "---|---|---:|---:|" + "---:|" * len(base) +
@@ -347,9 +367,10 @@ def main():
     elif args.configs:
         opts = options(args.configs)
         base = "|".join(f"{label}={flags}" for label, flags in baselines(args.configs))
-        for config, flags in WORKLOADS[args.configs][0]:
+        for config, flags, *env in WORKLOADS[args.configs][0]:
+            env = env[0] if env else opts.get("env")
             # "-" for an empty field: bash's read collapses adjacent tabs.
-            print(f"{config}\t{flags or '-'}\t{opts.get('env') or '-'}\t{base or '-'}")
+            print(f"{config}\t{flags or '-'}\t{env or '-'}\t{base or '-'}")
     elif args.write:
         write(args)
     else:
