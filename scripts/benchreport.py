@@ -77,21 +77,24 @@ PEAK_RSS = r"peak_rss_kib=" + NUM
 # tracer costs Go; echo traced within 5% of untraced), issue 15 (the
 # collector: binarytrees, gclatency, alloc with the collector on, memlimit).
 TRACED = ("traced", "-trace=/dev/null")
+PROFILED = ("cpuprofile", "-cpuprofile=/dev/null")
 
 
-def trace_cost(pattern, better=LOWER, **target):
-    return {"costs": {"traced": ("default", [Metric("traced/untraced", pattern, better, **target)])}}
+def costs(pattern, *configs, better=LOWER, **target):
+    """Rows of what each config costs against "default" (issue 18: the CPU
+    profiler, issue 19: the tracer; each no dearer to gort than to Go)."""
+    return {"costs": {c: ("default", [Metric(f"{c}/default", pattern, better, **target)]) for c in configs}}
 
 
 
 WORKLOADS = {
     "spawn": ([("default", "")], [Metric("ns/goroutine", NUM + r" ns/goroutine", ratio_max=0.5)]),
-    "skynet": ([("default", ""), TRACED], [Metric("ms", NUM + r" ms", ratio_max=0.5)],
-               trace_cost(NUM + r" ms", ratio_max=1.0)),
+    "skynet": ([("default", ""), TRACED, PROFILED], [Metric("ms", NUM + r" ms", ratio_max=0.5)],
+               costs(NUM + r" ms", "traced", "cpuprofile", ratio_max=1.0)),
     "mutex": ([("default", "")], [Metric("ns/op", NUM + r" ns/op", ratio_max=1.0)]),
     "idle": ([("default", "")], [Metric("bytes/goroutine", NUM + r" bytes/goroutine", gort_max=4.5 * 1024)]),
     "pingpong": ([("default", ""), TRACED], [Metric("ns/roundtrip", NUM + r" ns/roundtrip", ratio_max={1: 0.5, 2: 1.0})],
-                 trace_cost(NUM + r" ns/roundtrip", ratio_max=1.0)),
+                 costs(NUM + r" ns/roundtrip", "traced", ratio_max=1.0)),
     "chanbuf": ([("default", "")], [Metric("ns/item", NUM + r" ns/item", ratio_max=0.8)]),
     "selectfan": ([("default", "")], [Metric("ns/item", NUM + r" ns/item", ratio_max=0.8)]),
     "timers": ([("default", "")], [
@@ -99,10 +102,13 @@ WORKLOADS = {
         Metric("mean lateness ms", r"mean_late=" + NUM),
         Metric("total ms", r"total=" + NUM),
     ]),
-    "echo": ([("c=200", "-c=200 -r=2000"), ("c=1000", "-c=1000 -r=400"), ("c=200 traced", "-c=200 -r=2000 -trace=/dev/null")],
+    "echo": ([("c=200", "-c=200 -r=2000"), ("c=1000", "-c=1000 -r=400"), ("c=200 traced", "-c=200 -r=2000 -trace=/dev/null"),
+              ("c=200 cpuprofile", "-c=200 -r=2000 -cpuprofile=/dev/null")],
              [Metric("roundtrips/s", NUM + r" roundtrips/s", better=HIGHER, ratio_min=1.2)],
              {"costs": {"c=200 traced": ("c=200", [Metric("traced/untraced", NUM + r" roundtrips/s", HIGHER,
-                                                               gort_min=0.95)])}}),
+                                                               gort_min=0.95)]),
+                        "c=200 cpuprofile": ("c=200", [Metric("profiled/unprofiled", NUM + r" roundtrips/s", HIGHER,
+                                                                   ratio_min=1.0)])}}),
     "deferpanic": ([("default", "")], [
         Metric("defer ns/call", r"defer=" + NUM, ratio_max=2.0),
         Metric("panic+recover ns/call", r"panic_recover=" + NUM),
