@@ -42,6 +42,9 @@ void* mallocgc(uintptr_t size, const Type* typ, bool needzero);
 // Run typ's destructor on the n objects at p once they are unreachable
 // (mfinal.cpp).
 void addDestructor(void* p, const Type* typ, uint64_t n = 1);
+// The runtime's own way into a Ptr (finalizers, weak pointers): one made
+// from a raw pointer to a heap object, and the word behind one.
+struct PtrAccess;
 }  // namespace internal
 
 template <class T>
@@ -79,9 +82,23 @@ class Ptr {
  private:
   template <class U, class... A>
   friend Ptr<U> New(A&&... args);
+  friend struct internal::PtrAccess;
   explicit Ptr(T* p) noexcept : w_(p) {}
   internal::PtrWord w_;
 };
+
+namespace internal {
+struct PtrAccess {
+  template <class T>
+  static Ptr<T> adopt(T* p) noexcept {
+    return Ptr<T>(p);
+  }
+  template <class T>
+  static PtrWord& word(Ptr<T>& p) noexcept {
+    return p.w_;
+  }
+};
+}  // namespace internal
 
 // A Ptr's destructor releases nothing on the heap.
 template <class T>

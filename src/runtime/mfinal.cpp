@@ -1,12 +1,12 @@
-// mfinal.cpp: destructors of collected objects (the role runtime/mfinal.go
-// plays for finalizers; MEMORY.md §1).
+// mfinal.cpp: destructors of collected objects, and finalizers (Go's
+// runtime/mfinal.go; MEMORY.md §1).
 //
-// New<T> and make_slice record a T whose destructor must run (not
-// trivially_collected) in its span's destructor table, one entry per slot.
-// When a sweep finds such an object unmarked it does not free it: it sets
-// the mark bit again (the slot stays allocated), moves the record to the
-// queue and wakes the destructor thread, which runs the destructors in no
-// particular order and forgets them; the object is then plain garbage,
+// Destructors. New<T> and make_slice record a T whose destructor must run
+// (not trivially_collected) in its span's destructor table, one entry per
+// slot. When a sweep finds such an object unmarked it does not free it: it
+// sets the mark bit again (the slot stays allocated), moves the record to
+// the queue and wakes the destructor thread, which runs the destructors in
+// no particular order and forgets them; the object is then plain garbage,
 // freed by the next cycle. Queued objects are kept alive by marking (not
 // scanned: what they point to may be gone, which is why a destructor must
 // not follow its Ptrs).
@@ -15,22 +15,35 @@
 // Go's finalizers run on a goroutine of their own: a destructor that blocks
 // holds up only the others. It is started with the first record.
 //
+// Finalizers and cleanups (SetFinalizer here, AddCleanup in mcleanup.cpp)
+// are special records (mspecial.cpp); the collector's mark termination
+// moves those of dead objects to the finalizer queue, and the finalizer
+// goroutine (Go's fing, started by the first SetFinalizer or AddCleanup)
+// runs the queue in batches, one function at a time, in the order queued.
+// A batch stays in `running` until it is done, so that the collector keeps
+// marking (and scanning) the objects whose finalizers are in it, and keeps
+// the objects whose destructors wait for their cleanups.
+//
 // Locks: destructorLock is a leaf below the sweeper's locks (a sweep takes
 // it with sweepLock or a P held); the collector takes it, with the roots'
-// locks, before it suspends any thread, so marking never waits for it.
+// locks, before it suspends any thread, so marking never waits for it. The
+// finalizer queue is under specialsLock (mspecial.cpp), taken before it.
 #include <pthread.h>
 
 #include <cstdlib>
 #include <mutex>
 #include <vector>
 
+#include "gort/go.hpp"
 #include "gort/internal/type.hpp"
 #include "runtime/lock_futex.hpp"
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
+#include "runtime/mspecial.hpp"
 #include "runtime/os_linux.hpp"
 #include "runtime/panic.hpp"
 #include "runtime/proc.hpp"
+#include "runtime/sema.hpp"
 
 namespace gort::internal {
 
@@ -133,9 +146,134 @@ void markQueuedDestructors(void (*mark)(uintptr_t obj)) {
   for (const Queued& q : *running) mark(q.obj);
 }
 
+bool hasDestructor(mspan* s, uintptr_t i) {
+  DestructorRecord* recs = s->destructors.load(std::memory_order_acquire);
+  return recs && recs[i].typ;
+}
+
 void wakeDestructors() {
   wakeups.fetch_add(1, std::memory_order_release);
   futexwakeup(&wakeups, 1);
+}
+
+// ---- finalizers ----
+
+namespace {
+
+struct Pending {
+  FinalizerFn* fin;      // or null, and then:
+  CleanupFn* cleanup;
+  uintptr_t p;     // the finalizer's argument
+  uintptr_t hold;  // a cleanup's object, kept for its destructor (0: none)
+};
+
+// specialsLock: queued, and taken by the finalizer goroutine, not yet done.
+std::vector<Pending> finq, finRunning;
+std::atomic<uint32_t> finSema{0};
+std::once_flag fingOnce;
+
+void runFinalizers() {
+  for (;;) {
+    {
+      RuntimeEntry entry;
+      std::lock_guard<std::mutex> guard(specialsLock);
+      finRunning.swap(finq);
+    }
+    if (finRunning.empty()) {
+      RuntimeEntry entry;
+      semacquire(&finSema);
+      continue;
+    }
+    for (size_t i = 0; i < finRunning.size(); i++) {
+      Pending q = finRunning[i];  // a copy: the vector is the collector's to read meanwhile
+      if (q.fin) {
+        q.fin->run(reinterpret_cast<void*>(q.p));
+        delete q.fin;
+      } else {
+        q.cleanup->run();
+        delete q.cleanup;
+      }
+    }
+    RuntimeEntry entry;
+    std::lock_guard<std::mutex> guard(specialsLock);
+    finRunning.clear();
+  }
+}
+
+}  // namespace
+
+void startFinalizerGoroutine() {
+  std::call_once(fingOnce, [] {
+    ensureStarted();
+    go(runFinalizers);
+  });
+}
+
+void queueFinalizer(FinalizerFn* fn, uintptr_t p) { finq.push_back(Pending{fn, nullptr, p, 0}); }
+void queueCleanup(CleanupFn* fn, uintptr_t hold) { finq.push_back(Pending{nullptr, fn, 0, hold}); }
+
+void markFinalizerQueue() {
+  for (const std::vector<Pending>* v : {&finq, &finRunning}) {
+    for (const Pending& q : *v) {
+      if (q.fin) gcShade(reinterpret_cast<void*>(q.p));
+      if (q.hold) gcMarkHeld(q.hold);
+    }
+  }
+}
+
+void wakeFinalizers() {
+  RuntimeEntry entry;
+  semrelease(&finSema);
+}
+
+void setFinalizer(void* p, const Type* elem, FinalizerFn* fn) {
+  ensureStarted();
+  auto addr = reinterpret_cast<uintptr_t>(p);
+  uintptr_t base = findObject(addr);
+  if (base == 0) {
+    if (globalPointer(p)) {
+      delete fn;
+      return;
+    }
+    throw_("runtime.SetFinalizer: pointer not in allocated block");
+  }
+  // Go allows an interior pointer only where the tiny allocator may have
+  // put the object: pointer-free and under 16 bytes.
+  if (addr != base && (elem->mayHoldPointers() || elem->size >= 16)) {
+    throw_("runtime.SetFinalizer: pointer not at beginning of allocated block");
+  }
+  if (fn) startFinalizerGoroutine();
+  FinalizerFn* old = nullptr;
+  bool already = false;
+  {
+    RuntimeEntry entry;
+    std::lock_guard<std::mutex> guard(specialsLock);
+    Special** head = specialsOf(base, fn != nullptr);
+    Special** pp = head;
+    for (; pp && *pp; pp = &(*pp)->next) {
+      if ((*pp)->kind == SpecialKind::finalizer && (*pp)->p == addr) break;
+    }
+    if (!fn) {
+      if (pp && *pp) {
+        Special* s = *pp;
+        *pp = s->next;
+        old = s->fin;
+        delete s;
+        forgetIfEmpty(base);
+      }
+    } else if (*pp) {
+      already = true;
+    } else {
+      auto* s = new Special{*head, SpecialKind::finalizer, addr, {}};
+      s->fin = fn;
+      *head = s;
+      // Set while marking: what the object reaches must survive this cycle
+      // too (markSpecialRoots ran before the record existed).
+      if (gcMarking.load(std::memory_order_acquire)) gcShade(p);
+    }
+  }
+  delete old;
+  if (already) throw_("runtime.SetFinalizer: finalizer already set");
 }
 
 }  // namespace gort::internal

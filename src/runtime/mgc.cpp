@@ -200,6 +200,7 @@ bool startCycle(bool forced) {
   sweepTermination();
   bool ok;
   {
+    gcLockSpecials();
     lockGuard noP(sharedCacheLock());  // allocators without a P wait, then allocate black
     gcCloseGate();
     gcLockRoots();
@@ -214,6 +215,7 @@ bool startCycle(bool forced) {
     gcUnlockRoots();
     gcOpenGate();
   }
+  gcUnlockSpecials();
   startTheWorld();
   c.t.stopped = nanotime();
   c.stw1 = c.t.stopped - c.t.start;
@@ -228,6 +230,7 @@ void finishCycle() {
   gcStopWorker();
   c.t.marked = nanotime();
   stopTheWorld("GC mark termination");
+  gcLockSpecials();
   gcCloseGate();
   gcDrain(nullptr);
   if (debug.gccheckmark) {
@@ -238,8 +241,12 @@ void finishCycle() {
     gcUnlockDestructors();
     gcUnlockRoots();
   }
+  gcLockDestructors();
+  bool queuedFinalizers = gcProcessSpecials();
+  gcUnlockDestructors();
   uint64_t marked = gcMarkedBytes();
   gcMarking.store(false, std::memory_order_seq_cst);
+  gcUnlockSpecials();  // after marking ends: nothing it lets in shades an object
   startSweepCycle();
   gcController.heapMarked = marked;
   gcController.heapLive.store(marked, std::memory_order_relaxed);
@@ -247,6 +254,7 @@ void finishCycle() {
   gcOpenGate();
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
   startTheWorld();
+  if (queuedFinalizers) wakeFinalizers();
   c.t.done = nanotime();
   c.t.marked_ = marked;
   recordCycle(c.t, c.stw1 + (c.t.done - c.t.marked), procs);
