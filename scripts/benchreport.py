@@ -54,7 +54,8 @@ NUM = r"([0-9]+(?:\.[0-9]+)?)"
 # of gort's program with those flags added (alloc's glibc malloc/free),
 # reported beside Go and gort. Targets: issue 2 (spawn, skynet,
 # mutex, idle), issue 3 (pingpong, chanbuf, selectfan), issue 4 (timers,
-# echo), issue 6 (deferpanic); the GC workloads have none yet.
+# echo), issue 6 (deferpanic), issue 16 (finalize); the other GC workloads
+# have none yet.
 WORKLOADS = {
     "spawn": ([("default", "")], [Metric("ns/goroutine", NUM + r" ns/goroutine", ratio_max=0.5)]),
     "skynet": ([("default", "")], [Metric("ms", NUM + r" ms", ratio_max=0.5)]),
@@ -82,6 +83,7 @@ WORKLOADS = {
         Metric("ms", NUM + r" ms gcs"),
         Metric("max pause ms", r"max_pause=" + NUM),
     ]),
+    "finalize": ([("n=1M", "-n=1000000")], [Metric("ns/object", NUM + r" ns/object", ratio_max=1.0)]),
     "gclatency": ([("live=1M", "-live=1000000 -ops=500000")], [
         Metric("max pause ms", r"max_pause=" + NUM),
         Metric("p99 pause ms", r"p99_pause=" + NUM),
