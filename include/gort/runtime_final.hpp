@@ -65,13 +65,22 @@ namespace gort {
 
 namespace internal {
 
+// The runtime calls release() once it is done with one (a function object
+// without state is one shared instance, never allocated per call).
 struct FinalizerFn {
   virtual ~FinalizerFn() = default;
   virtual void run(void* p) = 0;
+  virtual void release() { delete this; }
 };
 struct CleanupFn {
   virtual ~CleanupFn() = default;
   virtual void run() = 0;
+  virtual void release() { delete this; }
+};
+template <class Base, class Fn>
+struct Shared final : Fn {
+  using Fn::Fn;
+  void release() override {}
 };
 
 // mfinal.cpp: fn null clears; fn is owned by the runtime from here on.
@@ -107,7 +116,7 @@ template <class T, class F>
 void SetFinalizer(T* p, F fn) {
   static_assert(std::is_invocable_v<F&, Ptr<T>> || std::is_invocable_v<F&, T*>,
                 "runtime::SetFinalizer: the finalizer must take the object's Ptr<T> or T*");
-  struct Fn final : internal::FinalizerFn {
+  struct Fn : internal::FinalizerFn {
     explicit Fn(F&& f) : f(std::move(f)) {}
     void run(void* q) override {
       if constexpr (std::is_invocable_v<F&, Ptr<T>>) {
@@ -118,8 +127,14 @@ void SetFinalizer(T* p, F fn) {
     }
     F f;
   };
-  internal::setFinalizer(const_cast<std::remove_cv_t<T>*>(p), &internal::typeOf<std::remove_cv_t<T>>,
-                         new Fn(std::move(fn)));
+  internal::FinalizerFn* f;
+  if constexpr (std::is_empty_v<F> && std::is_trivially_copyable_v<F>) {
+    static internal::Shared<internal::FinalizerFn, Fn> shared(std::move(fn));
+    f = &shared;
+  } else {
+    f = new Fn(std::move(fn));
+  }
+  internal::setFinalizer(const_cast<std::remove_cv_t<T>*>(p), &internal::typeOf<std::remove_cv_t<T>>, f);
 }
 template <class T>
 void SetFinalizer(T* p, std::nullptr_t) {

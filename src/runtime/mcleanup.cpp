@@ -27,7 +27,7 @@ uint64_t addCleanup(void* p, CleanupFn* fn) {
   ensureStarted();
   uintptr_t base = findObject(reinterpret_cast<uintptr_t>(p));
   if (base == 0) {
-    delete fn;
+    fn->release();
     if (globalPointer(p)) return 0;
     gort::panic(std::string("runtime.AddCleanup: ptr not in allocated block"));
   }
@@ -36,7 +36,7 @@ uint64_t addCleanup(void* p, CleanupFn* fn) {
   RuntimeEntry entry;
   std::lock_guard<std::mutex> guard(specialsLock);
   Special** head = specialsOf(base, true);
-  auto* s = new Special{*head, SpecialKind::cleanup, reinterpret_cast<uintptr_t>(p), {}};
+  Special* s = newSpecial(SpecialKind::cleanup, reinterpret_cast<uintptr_t>(p), *head);
   s->cleanup = fn;
   s->id = id;
   *head = s;
@@ -58,13 +58,13 @@ void stopCleanup(uintptr_t p, uint64_t id) {
       if (s->kind == SpecialKind::cleanup && s->id == id) {
         *pp = s->next;
         fn = s->cleanup;
-        delete s;
+        freeSpecial(s);
         break;
       }
     }
     forgetIfEmpty(base);
   }
-  delete fn;  // outside the lock: its Ptrs unregister as roots
+  if (fn) fn->release();  // outside the lock: its Ptrs unregister as roots
 }
 
 }  // namespace gort::internal

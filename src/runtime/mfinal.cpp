@@ -172,6 +172,30 @@ std::vector<Pending> finq, finRunning;
 std::atomic<uint32_t> finSema{0};
 std::once_flag fingOnce;
 
+// One queued function, in a frame of its own: once it returns, nothing of
+// the object is left in a frame the stack scan reads (the goroutine parks
+// from runFinalizers, above this frame), so a finalized object is not kept
+// alive by the finalizer goroutine's own stack.
+[[gnu::noinline]] void runOne(size_t i) {
+  Pending q = finRunning[i];  // a copy: the vector is the collector's to read meanwhile
+  if (q.fin) {
+    q.fin->run(reinterpret_cast<void*>(q.p));
+    q.fin->release();
+  } else {
+    q.cleanup->run();
+    q.cleanup->release();
+  }
+}
+
+// Zeroes the stack below the caller's frame, where the batch's frames were:
+// the stack scan is conservative and reads from the parked goroutine's sp
+// up, through whatever dead frames the park's own calls did not overwrite.
+[[gnu::noinline]] void scrubStack() {
+  volatile char pad[32 << 10];
+  for (size_t i = 0; i < sizeof pad; i += 8) pad[i] = 0, pad[i + 1] = 0, pad[i + 2] = 0, pad[i + 3] = 0,
+                                              pad[i + 4] = 0, pad[i + 5] = 0, pad[i + 6] = 0, pad[i + 7] = 0;
+}
+
 void runFinalizers() {
   for (;;) {
     {
@@ -184,16 +208,8 @@ void runFinalizers() {
       semacquire(&finSema);
       continue;
     }
-    for (size_t i = 0; i < finRunning.size(); i++) {
-      Pending q = finRunning[i];  // a copy: the vector is the collector's to read meanwhile
-      if (q.fin) {
-        q.fin->run(reinterpret_cast<void*>(q.p));
-        delete q.fin;
-      } else {
-        q.cleanup->run();
-        delete q.cleanup;
-      }
-    }
+    for (size_t i = 0; i < finRunning.size(); i++) runOne(i);
+    scrubStack();
     RuntimeEntry entry;
     std::lock_guard<std::mutex> guard(specialsLock);
     finRunning.clear();
@@ -232,7 +248,7 @@ void setFinalizer(void* p, const Type* elem, FinalizerFn* fn) {
   uintptr_t base = findObject(addr);
   if (base == 0) {
     if (globalPointer(p)) {
-      delete fn;
+      if (fn) fn->release();
       return;
     }
     throw_("runtime.SetFinalizer: pointer not in allocated block");
@@ -258,13 +274,13 @@ void setFinalizer(void* p, const Type* elem, FinalizerFn* fn) {
         Special* s = *pp;
         *pp = s->next;
         old = s->fin;
-        delete s;
+        freeSpecial(s);
         forgetIfEmpty(base);
       }
     } else if (*pp) {
       already = true;
     } else {
-      auto* s = new Special{*head, SpecialKind::finalizer, addr, {}};
+      Special* s = newSpecial(SpecialKind::finalizer, addr, *head);
       s->fin = fn;
       *head = s;
       // Set while marking: what the object reaches must survive this cycle
@@ -272,7 +288,7 @@ void setFinalizer(void* p, const Type* elem, FinalizerFn* fn) {
       if (gcMarking.load(std::memory_order_acquire)) gcShade(p);
     }
   }
-  delete old;
+  if (old) old->release();
   if (already) throw_("runtime.SetFinalizer: finalizer already set");
 }
 

@@ -47,7 +47,7 @@
 // its caller's Ptr, which the collector's order allows.
 #include <link.h>
 
-#include <unordered_map>
+#include <cstdlib>
 
 #include "runtime/mgc.hpp"
 #include "runtime/mheap.hpp"
@@ -61,25 +61,102 @@ std::mutex specialsLock;
 
 namespace {
 
-// specialsLock: object start -> its records.
-std::unordered_map<uintptr_t, Special*>& table() {
-  static auto* t = new std::unordered_map<uintptr_t, Special*>();
-  return *t;
-}
+// specialsLock: object start -> its records, open addressing (linear
+// probing). Removal leaves a tombstone, so that the collector can drop
+// entries while it walks the array; the array is rebuilt when tombstones
+// and entries fill three quarters of it, and after a collection that
+// removed entries.
+constexpr uintptr_t kEmpty = 0, kTomb = 1;
+struct Entry {
+  uintptr_t base;
+  Special* head;
+};
+struct Table {
+  Entry* slots = nullptr;
+  size_t cap = 0, n = 0, tombs = 0;
+
+  size_t home(uintptr_t a) const { return size_t((a >> 3) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1); }
+  void rebuild(size_t newCap) {
+    Entry* old = slots;
+    size_t oldCap = cap;
+    slots = static_cast<Entry*>(calloc(newCap, sizeof(Entry)));
+    if (!slots) throw_("runtime: cannot grow the specials table");
+    cap = newCap;
+    n = tombs = 0;
+    for (size_t i = 0; i < oldCap; i++) {
+      if (old[i].base > kTomb) {
+        size_t j = home(old[i].base);
+        while (slots[j].base != kEmpty) j = (j + 1) & (cap - 1);
+        slots[j] = old[i];
+        n++;
+      }
+    }
+    free(old);
+  }
+  Entry* find(uintptr_t base) {
+    if (!cap) return nullptr;
+    for (size_t i = home(base);; i = (i + 1) & (cap - 1)) {
+      if (slots[i].base == base) return &slots[i];
+      if (slots[i].base == kEmpty) return nullptr;
+    }
+  }
+  Entry* insert(uintptr_t base) {
+    if (Entry* e = find(base)) return e;
+    if ((n + tombs + 1) * 4 > cap * 3) rebuild(cap ? (n * 2 + 2 > cap ? cap * 2 : cap) : 1024);
+    size_t i = home(base);
+    while (slots[i].base > kTomb) i = (i + 1) & (cap - 1);
+    if (slots[i].base == kTomb) tombs--;
+    slots[i] = Entry{base, nullptr};
+    n++;
+    return &slots[i];
+  }
+  void remove(Entry* e) {
+    e->base = kTomb;
+    e->head = nullptr;
+    n--;
+    tombs++;
+  }
+};
+Table table;
+
+// specialsLock: Specials come from chunks and go back to a free list.
+Special* freeSpecials;
 
 }  // namespace
 
+Special* newSpecial(SpecialKind kind, uintptr_t p, Special* next) {
+  if (!freeSpecials) {
+    constexpr size_t kChunk = 1024;
+    auto* chunk = static_cast<Special*>(malloc(kChunk * sizeof(Special)));
+    if (!chunk) throw_("runtime: cannot allocate special records");
+    for (size_t i = 0; i < kChunk; i++) {
+      chunk[i].next = freeSpecials;
+      freeSpecials = &chunk[i];
+    }
+  }
+  Special* s = freeSpecials;
+  freeSpecials = s->next;
+  s->next = next;
+  s->kind = kind;
+  s->p = p;
+  s->fin = nullptr;
+  s->id = 0;
+  return s;
+}
+
+void freeSpecial(Special* s) {
+  s->next = freeSpecials;
+  freeSpecials = s;
+}
+
 Special** specialsOf(uintptr_t base, bool create) {
-  auto& t = table();
-  if (create) return &t.try_emplace(base, nullptr).first->second;
-  auto it = t.find(base);
-  return it == t.end() ? nullptr : &it->second;
+  Entry* e = create ? table.insert(base) : table.find(base);
+  return e ? &e->head : nullptr;
 }
 
 void forgetIfEmpty(uintptr_t base) {
-  auto& t = table();
-  auto it = t.find(base);
-  if (it != t.end() && it->second == nullptr) t.erase(it);
+  Entry* e = table.find(base);
+  if (e && e->head == nullptr) table.remove(e);
 }
 
 bool globalPointer(const void* p) {
@@ -109,9 +186,11 @@ void gcLockSpecials() { specialsLock.lock(); }
 void gcUnlockSpecials() { specialsLock.unlock(); }
 
 void markSpecialRoots() {
-  for (auto& [base, head] : table()) {
+  for (size_t k = 0; k < table.cap; k++) {
+    uintptr_t base = table.slots[k].base;
+    if (base <= kTomb) continue;
     bool scanned = false;
-    for (Special* s = head; s; s = s->next) {
+    for (Special* s = table.slots[k].head; s; s = s->next) {
       switch (s->kind) {
         case SpecialKind::finalizer:
           if (!scanned) gcScanContents(base);
@@ -133,21 +212,19 @@ void markSpecialRoots() {
 
 bool gcProcessSpecials() {
   bool queued = false;
-  auto& t = table();
-  for (auto it = t.begin(); it != t.end();) {
-    uintptr_t base = it->first;
+  for (size_t k = 0; k < table.cap; k++) {
+    Entry& e = table.slots[k];
+    uintptr_t base = e.base;
+    if (base <= kTomb) continue;
     mspan* span;
     uintptr_t idx;
     if (findObject(base, &span, &idx) != base) throw_("runtime: special record for a free object");
-    if (span->marked(idx)) {
-      ++it;
-      continue;
-    }
+    if (span->marked(idx)) continue;
     bool hasFinalizer = false;
-    for (Special* s = it->second; s; s = s->next) hasFinalizer |= s->kind == SpecialKind::finalizer;
+    for (Special* s = e.head; s; s = s->next) hasFinalizer |= s->kind == SpecialKind::finalizer;
     bool hold = !hasFinalizer && hasDestructor(span, idx);
     if (hasFinalizer || hold) gcMarkNewObject(base);
-    for (Special** pp = &it->second; *pp;) {
+    for (Special** pp = &e.head; *pp;) {
       Special* s = *pp;
       switch (s->kind) {
         case SpecialKind::weak:
@@ -169,14 +246,11 @@ bool gcProcessSpecials() {
           throw_("runtime: pinned object unmarked");
       }
       *pp = s->next;
-      delete s;
+      freeSpecial(s);
     }
-    if (it->second == nullptr) {
-      it = t.erase(it);
-    } else {
-      ++it;
-    }
+    if (e.head == nullptr) table.remove(&e);
   }
+  if (table.tombs) table.rebuild(table.cap);
   return queued;
 }
 
@@ -195,7 +269,7 @@ void weakMake(const void* p, PtrWord& out) {
       return;
     }
   }
-  auto* s = new Special{*head, SpecialKind::weak, reinterpret_cast<uintptr_t>(p), {}};
+  Special* s = newSpecial(SpecialKind::weak, reinterpret_cast<uintptr_t>(p), *head);
   s->weak = fresh.get();
   *head = s;
   if (gcMarking.load(std::memory_order_acquire)) gcShade(fresh.get());  // the snapshot did not see it

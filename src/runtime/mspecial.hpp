@@ -37,6 +37,9 @@ extern std::mutex specialsLock;
 // The specials of the object at base (list head), or null; with create, a
 // new empty list if it had none. specialsLock held.
 Special** specialsOf(uintptr_t base, bool create);
+// A record from the pool, and back to it. specialsLock held.
+Special* newSpecial(SpecialKind kind, uintptr_t p, Special* next);
+void freeSpecial(Special* s);
 // Drops base's entry if its list is empty. specialsLock held.
 void forgetIfEmpty(uintptr_t base);
 

@@ -34,7 +34,7 @@ bool pin(const void* p) {
       return true;
     }
   }
-  auto* s = new Special{*head, SpecialKind::pin, base, {}};
+  Special* s = newSpecial(SpecialKind::pin, base, *head);
   s->pins = 1;
   *head = s;
   if (gcMarking.load(std::memory_order_acquire)) gcShade(reinterpret_cast<const void*>(base));
@@ -51,7 +51,7 @@ void unpin(const void* p) {
     if (s->kind != SpecialKind::pin) continue;
     if (--s->pins == 0) {
       *pp = s->next;
-      delete s;
+      freeSpecial(s);
       forgetIfEmpty(base);
     }
     return;
