@@ -16,12 +16,14 @@
 // invisible to the collector.
 //
 // Destructors. A T with a non-trivial destructor has it run once the
-// object is unreachable, on the runtime's destructor goroutine, in no
+// object is unreachable, on the runtime's destructor thread, in no
 // particular order; it must not dereference Ptrs to other collected
 // objects (they may be gone already). A type whose destructor only
 // destroys Ptr and slice members has nothing to release on the heap: say
 // so (struct Node { using trivially_collected = void; ... }, or specialise
-// gort::trivially_collected) and the sweeper frees it in bulk.
+// gort::trivially_collected) and the sweeper frees it in bulk. With a
+// finalizer or cleanups on the object, the destructor runs after them
+// (runtime_final.hpp).
 //
 // T may be any complete object type aligned to at most 8 KiB.
 #pragma once
