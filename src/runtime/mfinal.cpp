@@ -22,7 +22,9 @@
 // runs the queue in batches, one function at a time, in the order queued.
 // A batch stays in `running` until it is done, so that the collector keeps
 // marking (and scanning) the objects whose finalizers are in it, and keeps
-// the objects whose destructors wait for their cleanups.
+// the objects whose destructors wait for their cleanups. Each batch runs on
+// a goroutine of its own (runFinalizerBatch), so that no parked goroutine's stack
+// keeps a finalized object alive.
 //
 // Locks: destructorLock is a leaf below the sweeper's locks (a sweep takes
 // it with sweepLock or a P held); the collector takes it, with the roots'
@@ -169,13 +171,10 @@ struct Pending {
 
 // specialsLock: queued, and taken by the finalizer goroutine, not yet done.
 std::vector<Pending> finq, finRunning;
-std::atomic<uint32_t> finSema{0};
+std::atomic<uint32_t> finSema{0}, batchDone{0};
 std::once_flag fingOnce;
 
-// One queued function, in a frame of its own: once it returns, nothing of
-// the object is left in a frame the stack scan reads (the goroutine parks
-// from runFinalizers, above this frame), so a finalized object is not kept
-// alive by the finalizer goroutine's own stack.
+// One queued function, in a frame of its own (scrubStack then clears it).
 [[gnu::noinline]] void runOne(size_t i) {
   Pending q = finRunning[i];  // a copy: the vector is the collector's to read meanwhile
   if (q.fin) {
@@ -187,32 +186,46 @@ std::once_flag fingOnce;
   }
 }
 
-// Zeroes the stack below the caller's frame, where the batch's frames were:
-// the stack scan is conservative and reads from the parked goroutine's sp
-// up, through whatever dead frames the park's own calls did not overwrite.
+// Zeroes the stack below the caller's frame, where the batch's frames were.
 [[gnu::noinline]] void scrubStack() {
   volatile char pad[32 << 10];
   for (size_t i = 0; i < sizeof pad; i += 8) pad[i] = 0, pad[i + 1] = 0, pad[i + 2] = 0, pad[i + 3] = 0,
                                               pad[i + 4] = 0, pad[i + 5] = 0, pad[i + 6] = 0, pad[i + 7] = 0;
 }
 
+// One batch of finalizers, on a goroutine of its own that then exits: a parked goroutine's
+// stack is scanned from its sp up, through whatever dead frames its park's
+// own calls did not overwrite, so frames that held finalized objects must
+// not sit below a goroutine that parks for good. The stack goes back to the
+// pool zeroed where the batch's frames were.
+void runFinalizerBatch() {
+  for (size_t i = 0; i < finRunning.size(); i++) runOne(i);
+  scrubStack();
+  {
+    RuntimeEntry entry;
+    std::lock_guard<std::mutex> guard(specialsLock);
+    finRunning.clear();
+  }
+  RuntimeEntry entry;
+  semrelease(&batchDone);
+}
+
 void runFinalizers() {
   for (;;) {
+    bool any;
     {
       RuntimeEntry entry;
       std::lock_guard<std::mutex> guard(specialsLock);
       finRunning.swap(finq);
+      any = !finRunning.empty();
     }
-    if (finRunning.empty()) {
-      RuntimeEntry entry;
+    RuntimeEntry entry;
+    if (!any) {
       semacquire(&finSema);
       continue;
     }
-    for (size_t i = 0; i < finRunning.size(); i++) runOne(i);
-    scrubStack();
-    RuntimeEntry entry;
-    std::lock_guard<std::mutex> guard(specialsLock);
-    finRunning.clear();
+    go(runFinalizerBatch);
+    semacquire(&batchDone);
   }
 }
 
