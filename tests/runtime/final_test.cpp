@@ -832,6 +832,19 @@ TEST(FinalizerDeathTest, PanickingFinalizerKillsTheProgram) {
       ::testing::ExitedWithCode(2), "panic: boom");
 }
 
+TEST(WeakDeathTest, PointerOutsideTheHeapIsFatal) {
+  EXPECT_EXIT(
+      {
+        gort::Run([] {
+          auto* o = new Obj(1);
+          auto w = gort::weak::Make(o);
+          (void)w;
+        });
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(2), "fatal error: getWeakHandle on invalid pointer");
+}
+
 // ---- everything at once ----
 
 TEST(FinalStress, ManyGoroutinesAllKindsAtOnce) {
