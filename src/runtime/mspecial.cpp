@@ -75,7 +75,12 @@ struct Table {
   Entry* slots = nullptr;
   size_t cap = 0, n = 0, tombs = 0;
 
-  size_t home(uintptr_t a) const { return size_t((a >> 3) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1); }
+  // A page's objects land in one run of slots (a random start per page,
+  // then the word offset), so that records made one after another, as
+  // allocation makes objects, touch neighbouring slots.
+  size_t home(uintptr_t a) const {
+    return size_t(((a >> 13) * 0x9e3779b97f4a7c15ull >> 24) + (a >> 3)) & (cap - 1);
+  }
   void rebuild(size_t newCap) {
     Entry* old = slots;
     size_t oldCap = cap;
