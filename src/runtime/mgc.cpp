@@ -254,11 +254,11 @@ void finishCycle() {
   gcOpenGate();
   int32_t procs = gomaxprocs.load(std::memory_order_relaxed);
   startTheWorld();
-  if (queuedFinalizers) wakeFinalizers();
   c.t.done = nanotime();
   c.t.marked_ = marked;
   recordCycle(c.t, c.stw1 + (c.t.done - c.t.marked), procs);
   if (debug.gctrace > 0) printTrace(c.t, cycleStats.numGC, procs);
+  if (queuedFinalizers) wakeFinalizers();  // after the cycle counts: a finalizer sees it in MemStats
 }
 
 // The calling goroutine scans grey objects until there are none (or mark

@@ -199,6 +199,27 @@ TEST(Finalizer, ReachableObjectsAreNotFinalized) {
   });
 }
 
+TEST(Finalizer, KeepAliveHoldsUntilItsCall) {
+  gort::Run([] {
+    static std::atomic<int> ran{0};
+    ran = 0;
+    Collector bg;
+    onDeadGoroutine([] {
+      Obj* raw;
+      {
+        auto o = New<Obj>(1);
+        rt::SetFinalizer(o, [](Obj*) { ran.fetch_add(1); });
+        raw = o.get();
+      }
+      collect(10);
+      EXPECT_EQ(ran.load(), 0) << "finalized before its KeepAlive";
+      EXPECT_EQ(raw->magic, kAlive);
+      rt::KeepAlive(raw);
+    });
+    EXPECT_TRUE(collectUntil([] { return ran.load() == 1; }));
+  });
+}
+
 TEST(Finalizer, ResurrectedObjectAndWhatItReachesSurvive) {
   gort::Run([] {
     static std::atomic<int> ran{0}, cleaned{0};
