@@ -31,14 +31,16 @@
 // Ptrs it captures keep their objects alive; raw pointers it captures keep
 // nothing alive.
 //
-// The order on one object, every step in a later cycle than the one before:
-//   1. its weak pointers read null (weak.hpp), in the cycle that first finds
-//      it unreachable, before anything below runs;
-//   2. its finalizer, if it has one (the object resurrected);
-//   3. once it is unreachable again (and has no finalizer): its cleanups;
-//   4. its destructor (new.hpp), once the cleanups have all returned.
-// An object without cleanups has its destructor queued in the cycle that
-// finds it unreachable with no finalizer.
+// The order on one object:
+//   1. its weak pointers read null (weak.hpp), from the end of the cycle
+//      that first finds it unreachable, before anything below runs;
+//   2. its finalizer, if it has one, after that cycle (the object
+//      resurrected, its cleanups kept);
+//   3. its cleanups, after the first cycle that finds it unreachable with
+//      no finalizer (for a finalized object: a later cycle than 2's);
+//   4. its destructor (new.hpp), once the cleanups have all returned
+//      (queued by a later cycle's sweep); without cleanups, queued by the
+//      sweep of the cycle of step 3.
 //
 // Pinner (Go 1.21): Pin(p) keeps p's object alive, and everything it points
 // to, until Unpin, so foreign code may hold a raw pointer to it; a Pinner
