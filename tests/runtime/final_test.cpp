@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gort/debug.hpp"
 #include "gort/go.hpp"
 #include "gort/new.hpp"
 #include "gort/panic.hpp"
@@ -868,14 +869,18 @@ TEST(WeakDeathTest, PointerOutsideTheHeapIsFatal) {
 
 // ---- everything at once ----
 
-TEST(FinalStress, ManyGoroutinesAllKindsAtOnce) {
+class FinalStress : public ::testing::TestWithParam<int> {};
+
+// GOGC as the parameter: at 5, allocation starts cycles all the time too.
+TEST_P(FinalStress, ManyGoroutinesAllKindsAtOnce) {
   gort::Run([] {
+    int oldPercent = gort::debug::SetGCPercent(GetParam());
     rt::GOMAXPROCS(4);
     static std::atomic<int> fins{0}, cleanups{0}, bad{0};
     fins = 0;
     cleanups = 0;
     bad = 0;
-    constexpr int kG = 4, kRounds = 40, kPer = 25;
+    constexpr int kG = 4, kRounds = 400, kPer = 30;
     Collector bg;
     gort::sync::WaitGroup wg;
     for (int g = 0; g < kG; g++) {
@@ -912,7 +917,10 @@ TEST(FinalStress, ManyGoroutinesAllKindsAtOnce) {
         << fins.load() << " " << cleanups.load();
     EXPECT_EQ(bad.load(), 0);
     rt::GOMAXPROCS(1);
+    gort::debug::SetGCPercent(oldPercent);
   });
 }
+
+INSTANTIATE_TEST_SUITE_P(GOGC, FinalStress, ::testing::Values(100, 5));
 
 }  // namespace
