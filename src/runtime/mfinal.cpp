@@ -169,8 +169,10 @@ struct Pending {
   uintptr_t hold;  // a cleanup's object, kept for its destructor (0: none)
 };
 
-// specialsLock: queued, and taken by the finalizer goroutine, not yet done.
-std::vector<Pending> finq, finRunning;
+// specialsLock: found by the last mark termination (published once the
+// cycle is counted, as Go's are queued by the sweep that follows it),
+// queued, and taken by the finalizer goroutine, not yet done.
+std::vector<Pending> finFound, finq, finRunning;
 std::atomic<uint32_t> finSema{0}, batchDone{0};
 std::once_flag fingOnce;
 
@@ -238,11 +240,11 @@ void startFinalizerGoroutine() {
   });
 }
 
-void queueFinalizer(FinalizerFn* fn, uintptr_t p) { finq.push_back(Pending{fn, nullptr, p, 0}); }
-void queueCleanup(CleanupFn* fn, uintptr_t hold) { finq.push_back(Pending{nullptr, fn, 0, hold}); }
+void queueFinalizer(FinalizerFn* fn, uintptr_t p) { finFound.push_back(Pending{fn, nullptr, p, 0}); }
+void queueCleanup(CleanupFn* fn, uintptr_t hold) { finFound.push_back(Pending{nullptr, fn, 0, hold}); }
 
 void markFinalizerQueue() {
-  for (const std::vector<Pending>* v : {&finq, &finRunning}) {
+  for (const std::vector<Pending>* v : {&finFound, &finq, &finRunning}) {
     for (const Pending& q : *v) {
       if (q.fin) gcShade(reinterpret_cast<void*>(q.p));
       if (q.hold) gcMarkHeld(q.hold);
@@ -252,6 +254,11 @@ void markFinalizerQueue() {
 
 void wakeFinalizers() {
   RuntimeEntry entry;
+  {
+    std::lock_guard<std::mutex> guard(specialsLock);
+    finq.insert(finq.end(), finFound.begin(), finFound.end());
+    finFound.clear();
+  }
   semrelease(&finSema);
 }
 
