@@ -75,7 +75,8 @@ PEAK_RSS = r"peak_rss_kib=" + NUM
 # 17 (maps: every phase gort/Go <= 0.7 at GOMAXPROCS 1, hits and misses
 # within 1.25x of absl), issue 19 (tracing costs gort no more than Go's
 # tracer costs Go; echo traced within 5% of untraced), issue 15 (the
-# collector: binarytrees, gclatency, alloc with the collector on, memlimit).
+# collector: binarytrees, gclatency, alloc with the collector on, memlimit),
+# issue 16 (finalize).
 TRACED = ("traced", "-trace=/dev/null")
 PROFILED = ("cpuprofile", "-cpuprofile=/dev/null")
 
@@ -146,6 +147,7 @@ WORKLOADS = {
         Metric("gcs", r"gcs=" + NUM),
         Metric("GC CPU %", r"gc_cpu=" + NUM),
     ]),
+    "finalize": ([("n=1M", "-n=1000000")], [Metric("ns/object", NUM + r" ns/object", ratio_max=1.0)]),
 }
 
 

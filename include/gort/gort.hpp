@@ -16,6 +16,7 @@
 #include "gort/panic.hpp"
 #include "gort/runtime.hpp"
 #include "gort/runtime_error.hpp"
+#include "gort/runtime_final.hpp"
 #include "gort/runtime_stack.hpp"
 #include "gort/select.hpp"
 #include "gort/signal.hpp"
@@ -23,3 +24,4 @@
 #include "gort/sync.hpp"
 #include "gort/syscall.hpp"
 #include "gort/time.hpp"
+#include "gort/weak.hpp"

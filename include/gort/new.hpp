@@ -16,12 +16,14 @@
 // invisible to the collector.
 //
 // Destructors. A T with a non-trivial destructor has it run once the
-// object is unreachable, on the runtime's destructor goroutine, in no
+// object is unreachable, on the runtime's destructor thread, in no
 // particular order; it must not dereference Ptrs to other collected
 // objects (they may be gone already). A type whose destructor only
 // destroys Ptr and slice members has nothing to release on the heap: say
 // so (struct Node { using trivially_collected = void; ... }, or specialise
-// gort::trivially_collected) and the sweeper frees it in bulk.
+// gort::trivially_collected) and the sweeper frees it in bulk. With a
+// finalizer or cleanups on the object, the destructor runs after them
+// (runtime_final.hpp).
 //
 // T may be any complete object type aligned to at most 8 KiB.
 #pragma once
@@ -42,6 +44,9 @@ void* mallocgc(uintptr_t size, const Type* typ, bool needzero);
 // Run typ's destructor on the n objects at p once they are unreachable
 // (mfinal.cpp).
 void addDestructor(void* p, const Type* typ, uint64_t n = 1);
+// The runtime's own way into a Ptr (finalizers, weak pointers): one made
+// from a raw pointer to a heap object, and the word behind one.
+struct PtrAccess;
 }  // namespace internal
 
 template <class T>
@@ -79,9 +84,23 @@ class Ptr {
  private:
   template <class U, class... A>
   friend Ptr<U> New(A&&... args);
+  friend struct internal::PtrAccess;
   explicit Ptr(T* p) noexcept : w_(p) {}
   internal::PtrWord w_;
 };
+
+namespace internal {
+struct PtrAccess {
+  template <class T>
+  static Ptr<T> adopt(T* p) noexcept {
+    return Ptr<T>(p);
+  }
+  template <class T>
+  static PtrWord& word(Ptr<T>& p) noexcept {
+    return p.w_;
+  }
+};
+}  // namespace internal
 
 // A Ptr's destructor releases nothing on the heap.
 template <class T>

@@ -204,6 +204,7 @@ bool startCycle(bool forced) {
   sweepTermination();
   bool ok;
   {
+    gcLockSpecials();
     lockGuard noP(sharedCacheLock());  // allocators without a P wait, then allocate black
     gcCloseGate();
     gcLockRoots();
@@ -220,6 +221,7 @@ bool startCycle(bool forced) {
     gcUnlockRoots();
     gcOpenGate();
   }
+  gcUnlockSpecials();
   traceGCSTWDone();
   startTheWorld();
   c.t.stopped = nanotime();
@@ -236,6 +238,7 @@ void finishCycle() {
   c.t.marked = nanotime();
   stopTheWorld("GC mark termination");
   traceGCSTWStart(0);
+  gcLockSpecials();
   gcCloseGate();
   gcDrain(nullptr);
   if (debug.gccheckmark) {
@@ -246,8 +249,12 @@ void finishCycle() {
     gcUnlockDestructors();
     gcUnlockRoots();
   }
+  gcLockDestructors();
+  bool queuedFinalizers = gcProcessSpecials();
+  gcUnlockDestructors();
   uint64_t marked = gcMarkedBytes();
   gcMarking.store(false, std::memory_order_seq_cst);
+  gcUnlockSpecials();  // after marking ends: nothing it lets in shades an object
   startSweepCycle();
   gcController.heapMarked = marked;
   gcController.heapLive.store(marked, std::memory_order_relaxed);
@@ -263,6 +270,7 @@ void finishCycle() {
   c.t.marked_ = marked;
   recordCycle(c.t, c.stw1 + (c.t.done - c.t.marked), procs);
   if (debug.gctrace > 0) printTrace(c.t, cycleStats.numGC, procs);
+  if (queuedFinalizers) wakeFinalizers();  // after the cycle counts: a finalizer sees it in MemStats
 }
 
 // The calling goroutine scans grey objects until there are none (or mark

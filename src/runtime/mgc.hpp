@@ -86,6 +86,23 @@ void gcLockDestructors();
 void gcUnlockDestructors();
 void wakeDestructors();  // after a cycle: run what the sweep queued
 
+// Special records (mspecial.cpp): finalizers, cleanups, weak handles and
+// pins. gcMarkRoots scans what they keep (the contents of objects with a
+// finalizer, weak handles, pinned objects, the finalizer queue) through
+// markSpecialRoots; mark termination, after the last drain, gives the
+// objects found unmarked to gcProcessSpecials: weak handles cleared,
+// finalizers queued (the object marked again), cleanups queued. Both with
+// the specials lock held, which the collector takes before the mark gate.
+void gcLockSpecials();
+void gcUnlockSpecials();
+void markSpecialRoots();
+bool gcProcessSpecials();  // true if it queued anything
+void wakeFinalizers();     // after the cycle, if gcProcessSpecials queued
+// Marking helpers for them (mgcmark.cpp): scan obj's words without marking
+// obj; mark obj without scanning it (its referents may be gone).
+void gcScanContents(uintptr_t obj);
+void gcMarkHeld(uintptr_t obj);
+
 // GC suspension of a goroutine running without a P (mgcmark.cpp): the
 // SIGURG handler calls this first; true if it was a suspension request.
 bool gcSuspendHandler(void* ctx);

@@ -340,12 +340,18 @@ void scanClosure(g* gp) {
 
 void markRootWord(uintptr_t slot, void*) { markCandidate(*reinterpret_cast<const uintptr_t*>(slot)); }
 
+// An object kept but not scanned (its referents may be gone): in the
+// check, its visited bit is set so that a stack word reaching it does not
+// scan it either.
 void markQueued(uintptr_t obj) {
   mspan* s;
   uintptr_t i;
-  if (findObject(obj, &s, &i) && !marker.checking && s->tryMark(i)) {
-    marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
+  if (!findObject(obj, &s, &i)) return;
+  if (marker.checking) {
+    if (s->marked(i)) checkMarks.testAndSet(obj);
+    return;
   }
+  if (s->tryMark(i)) marker.markedBytes.fetch_add(s->elemsize, std::memory_order_relaxed);
 }
 
 void greyTinyBlock(mcache* c) { markCandidate(c->tiny); }
@@ -353,6 +359,7 @@ void greyTinyBlock(mcache* c) { markCandidate(c->tiny); }
 void greyRoots(g* me) {
   gcForEachRoot(markRootWord, nullptr);
   markQueuedDestructors(markQueued);
+  markSpecialRoots();
   forEachMcache(greyTinyBlock);
   scanSelf(me);
   for (g* gp = allgsHead(); gp; gp = gp->alllink) {
@@ -448,6 +455,14 @@ void gcCheckMarks() {
 void gcShade(const void* p) {
   if (p) markCandidate(reinterpret_cast<uintptr_t>(p));
 }
+
+void gcScanContents(uintptr_t obj) {
+  mspan* s = spanOfHeap(obj);
+  if (!s || s->spanclass.noscan()) return;
+  for (uintptr_t at = obj; at < obj + s->elemsize; at += kObletBytes) pushGrey(at);
+}
+
+void gcMarkHeld(uintptr_t obj) { markQueued(obj); }
 
 void gcMarkNewObject(uintptr_t obj) {
   mspan* s;

@@ -32,6 +32,13 @@
 // must not step over them). sysmon returns the pages of stacks free for
 // a while (stackScavenge), keeping the top page, which a reuse touches first.
 //
+// A freed stack's top (kScrubBytes) is zeroed: the collector scans live
+// frames conservatively, and the next goroutine's first frames would
+// otherwise leave the dead one's pointers in the slots they never write,
+// keeping its objects alive. Deeper stale words stay (zeroing the whole
+// used depth is not known cheaply); the top is where short goroutines keep
+// their locals.
+//
 // Locks: stackLock guards the pools only: nothing is taken under it
 // (lockrank.cpp).
 #include "runtime/stack.hpp"
@@ -42,8 +49,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "gort/debug.hpp"
@@ -66,6 +75,7 @@ constexpr size_t kDefaultStack = 256 << 10;
 constexpr size_t kMinStack = 16 << 10;
 constexpr size_t kChunkBytes = size_t(1) << 30;  // address space per chunk
 constexpr int32_t kStackCacheMax = 64;
+constexpr size_t kScrubBytes = 4 << 10;  // zeroed at the top of a freed stack
 
 #if defined(GORT_ASAN) || defined(GORT_TSAN)
 // Instrumented frames are several times larger.
@@ -265,6 +275,8 @@ StackSlot* stackalloc(p* pp) {
 void stackfree(p* pp, StackSlot* s) {
   san::unpoisonStack(s->lo, s->hi - s->lo);
   san::resetStack(s->lo, s->hi - s->lo);
+  size_t scrub = std::min<size_t>(kScrubBytes, s->hi - s->lo);
+  std::memset(reinterpret_cast<void*>(s->hi - scrub), 0, scrub);
   if (pp && pp->stackcacheCount < kStackCacheMax) {
     s->next = pp->stackcache;
     pp->stackcache = s;
