@@ -75,7 +75,7 @@ constexpr size_t kDefaultStack = 256 << 10;
 constexpr size_t kMinStack = 16 << 10;
 constexpr size_t kChunkBytes = size_t(1) << 30;  // address space per chunk
 constexpr int32_t kStackCacheMax = 64;
-constexpr size_t kScrubBytes = 4 << 10;  // zeroed at the top of a freed stack
+constexpr size_t kScrubBytes = 2 << 10;  // zeroed at the top of a freed stack
 
 #if defined(GORT_ASAN) || defined(GORT_TSAN)
 // Instrumented frames are several times larger.
