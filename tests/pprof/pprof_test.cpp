@@ -137,12 +137,14 @@ TEST(PprofCPU, TopShowsBothFunctionsInProportion) {
     // 2 s of CPU (~200 samples: a standard error of 3 points on the
     // share), counted in CPU time so that a busy machine only stretches
     // the wall time, in 2:1 slices interleaved so that any drift in the
-    // machine's speed hits both alike.
+    // machine's speed hits both alike. A slice is tens of milliseconds, well
+    // above the scheduler tick at which the kernel checks CPU timers: with
+    // slices near the tick, samples alias onto the slices' boundaries.
     pprof::Do(context::Background(), pprof::Labels({"worker", "burner"}), [&](const context::Context&) {
       const double start = processCPUSeconds();
       while (processCPUSeconds() < start + 2.0) {
-        burnTwo(1000000);
-        burnOne(1000000);
+        burnTwo(10000000);
+        burnOne(10000000);
       }
     });
     pprof::StopCPUProfile();
@@ -305,8 +307,7 @@ TEST(PprofMutex, UnlockerStackIsRecorded) {
   EXPECT_NE(text.find("--- mutex:\ncycles/second=1000000000\nsampling period=1\n"), std::string::npos) << text;
 }
 
-[[gnu::noinline]] void blockOnRecv(chan<int> started, chan<int> c, sync::WaitGroup* wg) {
-  started.send(1);
+[[gnu::noinline]] void blockOnRecv(chan<int> c, sync::WaitGroup* wg) {
   c.recv();
   wg->Done();
 }
@@ -316,11 +317,22 @@ TEST(PprofBlock, ChannelWaitIsRecorded) {
   std::string proto, text;
   gort::Run([&] {
     runtime::SetBlockProfileRate(1);
-    auto started = make_chan<int>(), c = make_chan<int>();
+    auto c = make_chan<int>();
     sync::WaitGroup wg;
     wg.Add(1);
-    go(blockOnRecv, started, c, &wg);
-    started.recv();  // from here the goroutine is on its way into c.recv
+    go(blockOnRecv, c, &wg);
+    // Wait until it is parked in the receive (a loaded machine may start it
+    // late), then keep it there 20 ms.
+    auto parked = [] {
+      std::string dump = profileOf("goroutine", 2);  // one goroutine per paragraph
+      size_t at = dump.find("blockOnRecv");
+      if (at == std::string::npos) return false;
+      size_t start = dump.rfind("\n\n", at);
+      start = start == std::string::npos ? 0 : start + 2;
+      std::string header = dump.substr(start, dump.find('\n', start) - start);  // "goroutine N [state]:"
+      return header.find("[chan receive]") != std::string::npos;
+    };
+    for (int i = 0; i < 2000 && !parked(); i++) time::Sleep(time::Millisecond);
     time::Sleep(20 * time::Millisecond);
     c.send(1);
     wg.Wait();
