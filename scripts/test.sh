@@ -155,6 +155,17 @@ install_consumers() {
   record install $pass $fail $((SECONDS - t0)) "find_package, add_subdirectory (LTO) and add_subdirectory (TSan) consumers"
 }
 
+# arm64_zlib DIR: the include folder FindZLIB is given for arm64. Debian's
+# zlib1g-dev:arm64 (deps.sh --arm64) installs the library in the multiarch
+# folder, outside the cross toolchain's sysroot, and its headers in
+# /usr/include beside the host's C library, which an arm64 compile must not
+# see: DIR holds links to the two zlib headers alone.
+arm64_zlib() {
+  local dir=$1
+  mkdir -p "$dir"
+  ln -sf /usr/include/zlib.h /usr/include/zconf.h "$dir/"
+}
+
 # arm64_gtest DIR: GoogleTest cross-built for arm64 and installed in DIR
 # (Debian packages it for the host only); kept between runs.
 arm64_gtest() {
@@ -177,8 +188,10 @@ for s in "${steps[@]}"; do
     install) install_consumers ;;
     arm64)
       if arm64_gtest "$prefix-arm64-gtest"; then
+        arm64_zlib "$prefix-arm64-zlib"
         tree arm64 "$prefix-arm64" --toolchain "$repo/cmake/aarch64-linux-gnu.cmake" \
-          -DGTest_DIR="$prefix-arm64-gtest/lib/cmake/GTest" -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF
+          -DGTest_DIR="$prefix-arm64-gtest/lib/cmake/GTest" -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF \
+          -DZLIB_INCLUDE_DIR="$prefix-arm64-zlib" -DZLIB_LIBRARY=/usr/lib/aarch64-linux-gnu/libz.a
       else
         record arm64 0 1 0 "GoogleTest for arm64 failed to build"
       fi
