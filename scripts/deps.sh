@@ -11,9 +11,9 @@
 #   scripts/deps.sh PKG...     those plus extra Debian packages (bench.sh
 #                              passes its baselines' libraries)
 #   scripts/deps.sh --arm64 [PKG...]
-#                              also the arm64 cross toolchain, zlib for
-#                              arm64 and qemu-user (test.sh's arm64 step;
-#                              dpkg learns the arm64 architecture), and qemu registered
+#                              also the arm64 cross toolchain and qemu-user
+#                              (test.sh's arm64 step; dpkg learns the arm64
+#                              architecture's package lists), and qemu registered
 #                              with binfmt_misc so that an arm64 test that
 #                              re-executes itself runs under qemu again
 set -euo pipefail
@@ -24,9 +24,7 @@ if [ "${1:-}" = --arm64 ]; then
   shift
 fi
 packages=(cmake ninja-build g++ libgtest-dev googletest util-linux gdb zlib1g-dev golang-1.19-go "$@")
-# zlib for arm64 comes from Debian's multiarch package (zlib1g-dev:arm64),
-# which needs arm64 among dpkg's architectures.
-$arm64 && packages+=(g++-aarch64-linux-gnu qemu-user-static zlib1g-dev:arm64)
+$arm64 && packages+=(g++-aarch64-linux-gnu qemu-user-static)
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -64,10 +62,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "deps.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  if $arm64 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    "${sudo[@]}" dpkg --add-architecture arm64
-  fi
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# test.sh's arm64 step downloads (never installs: arm64's libc beside the
+# cross toolchain's would take over qemu's library lookups) zlib1g-dev:arm64,
+# which needs arm64 among dpkg's architectures and its package lists.
+if $arm64 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "deps.sh: adding the arm64 architecture (package lists only)"
+  "${sudo[@]}" dpkg --add-architecture arm64
+  "${sudo[@]}" apt-get update -qq
 fi
 if $arm64; then register_qemu_binfmt; fi

@@ -155,15 +155,16 @@ install_consumers() {
   record install $pass $fail $((SECONDS - t0)) "find_package, add_subdirectory (LTO) and add_subdirectory (TSan) consumers"
 }
 
-# arm64_zlib DIR: the include folder FindZLIB is given for arm64. Debian's
-# zlib1g-dev:arm64 (deps.sh --arm64) installs the library in the multiarch
-# folder, outside the cross toolchain's sysroot, and its headers in
-# /usr/include beside the host's C library, which an arm64 compile must not
-# see: DIR holds links to the two zlib headers alone.
+# arm64_zlib DIR: zlib for arm64 in DIR (usr/include, usr/lib/aarch64-linux-gnu),
+# unpacked from Debian's zlib1g-dev:arm64 and not installed: installing it
+# brings arm64's libc into the host's library paths, where qemu's loader then
+# mixes it with the cross toolchain's (the tests hang). Kept between runs.
 arm64_zlib() {
   local dir=$1
+  [ -f "$dir/usr/lib/aarch64-linux-gnu/libz.a" ] && return 0
+  note "arm64: zlib1g-dev:arm64 unpacked into $dir"
   mkdir -p "$dir"
-  ln -sf /usr/include/zlib.h /usr/include/zconf.h "$dir/"
+  (cd "$dir" && apt-get download -qq zlib1g-dev:arm64) && dpkg-deb -x "$dir"/zlib1g-dev_*_arm64.deb "$dir"
 }
 
 # arm64_gtest DIR: GoogleTest cross-built for arm64 and installed in DIR
@@ -187,11 +188,13 @@ for s in "${steps[@]}"; do
     lto) tree lto "$prefix-lto" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF ;;
     install) install_consumers ;;
     arm64)
-      if arm64_gtest "$prefix-arm64-gtest"; then
-        arm64_zlib "$prefix-arm64-zlib"
+      if ! arm64_zlib "$prefix-arm64-zlib"; then
+        record arm64 0 1 0 "zlib for arm64 could not be downloaded"
+      elif arm64_gtest "$prefix-arm64-gtest"; then
         tree arm64 "$prefix-arm64" --toolchain "$repo/cmake/aarch64-linux-gnu.cmake" \
           -DGTest_DIR="$prefix-arm64-gtest/lib/cmake/GTest" -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF \
-          -DZLIB_INCLUDE_DIR="$prefix-arm64-zlib" -DZLIB_LIBRARY=/usr/lib/aarch64-linux-gnu/libz.a
+          -DZLIB_INCLUDE_DIR="$prefix-arm64-zlib/usr/include" \
+          -DZLIB_LIBRARY="$prefix-arm64-zlib/usr/lib/aarch64-linux-gnu/libz.a"
       else
         record arm64 0 1 0 "GoogleTest for arm64 failed to build"
       fi
