@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "gort/internal/gcptr.hpp"
 #include "runtime/mgc.hpp"
@@ -111,10 +112,17 @@ bool hasP() {
   return gp && gp->mp->pp;
 }
 
+// A goroutine holding a count, or a root shard's lock, must not be
+// preempted: the collector stops the world and then waits for both. The
+// code here is runtime text, but the std::mutex calls it makes may be
+// outlined copies in the program's text, where asynchronous preemption
+// would stop it; a runtime entry refuses that.
 struct GatePass {
   bool counted;
+  std::optional<RuntimeEntry> entry;
   explicit GatePass(bool marking) : counted(marking || !hasP()) {
     if (!counted) return;
+    entry.emplace();
     for (;;) {
       gateUsers.fetch_add(1, std::memory_order_seq_cst);
       if (!gateClosed.load(std::memory_order_seq_cst)) return;
@@ -143,12 +151,14 @@ void setPointerBit(heapArena* ha, uintptr_t a) {
 }
 
 void addRoot(uintptr_t a) {
+  RuntimeEntry entry;  // not preempted holding the shard (see GatePass)
   RootShard& s = shardOf(a);
   std::lock_guard<std::mutex> guard(s.lock);
   s.insert(a);
 }
 
 void removeRoot(uintptr_t a) {
+  RuntimeEntry entry;
   RootShard& s = shardOf(a);
   std::lock_guard<std::mutex> guard(s.lock);
   s.erase(a);
